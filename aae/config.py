@@ -1,0 +1,157 @@
+"""Frozen, validated configuration for a training run.
+
+Every field has a default that a teacher can run as is; every invalid value raises
+``ConfigError`` with a message that names the field, the value and what is allowed.
+``to_dict``/``from_dict`` round-trip through plain JSON types (checkpoints store them).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any, Mapping
+
+MODEL_KINDS = ("ae", "vae", "aae")
+ENCODER_KINDS = ("deterministic", "gaussian", "universal")
+PRESETS = ("small", "paper")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+class ConfigError(ValueError):
+    """A configuration value is out of range or of the wrong kind."""
+
+
+def _check(cond: bool, msg: str) -> None:
+    if not cond:
+        raise ConfigError(msg)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+class _Serializable:
+    """`to_dict` / `from_dict` for flat and nested frozen dataclasses."""
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            out[f.name] = value.to_dict() if isinstance(value, _Serializable) else value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]):
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{cls.__name__}: expected a mapping, got {type(data).__name__}")
+        known = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
+        unknown = sorted(set(data) - set(known))
+        _check(not unknown, f"{cls.__name__}: unknown field(s) {', '.join(unknown)}; "
+                            f"allowed: {', '.join(known)}")
+        kwargs: dict[str, Any] = {}
+        for name, value in data.items():
+            sub = _NESTED.get((cls.__name__, name))
+            kwargs[name] = sub.from_dict(value) if sub is not None else value
+        return cls(**kwargs)
+
+    def replace(self, **changes: Any):
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+
+
+@dataclass(frozen=True)
+class DataConfig(_Serializable):
+    name: str = "mnist-5k"      # see aae.data.DATASETS
+    root: str | None = None     # data folder; None: $AAE_DATA_DIR or ~/.cache/aae-lab
+    seed: int = 0               # seeds the fixed train/test split
+
+    def __post_init__(self) -> None:
+        _check(isinstance(self.name, str) and self.name != "", "data.name must be a non-empty string")
+        _check(self.root is None or isinstance(self.root, str), "data.root must be a path string or None")
+        _check(_is_int(self.seed) and self.seed >= 0, f"data.seed must be an integer ≥ 0, got {self.seed!r}")
+
+
+@dataclass(frozen=True)
+class PriorConfig(_Serializable):
+    name: str = "gaussian"      # see aae.priors.PRIORS
+    scale: float = 1.0          # gaussian: std; others: multiplies the prior's default size
+
+    def __post_init__(self) -> None:
+        _check(isinstance(self.name, str) and self.name != "", "prior.name must be a non-empty string")
+        _check(_is_number(self.scale) and 0.05 <= self.scale <= 20,
+               f"prior.scale must be a number in [0.05, 20], got {self.scale!r}")
+
+
+@dataclass(frozen=True)
+class ModelConfig(_Serializable):
+    kind: str = "aae"               # ae | vae | aae
+    preset: str = "small"           # small: 784-512-256-z, paper: 784-1000-1000-z
+    latent_dim: int = 2             # 2 for teaching, 8 for the paper's likelihood runs
+    encoder: str = "deterministic"  # deterministic | gaussian | universal (paper §2); a VAE is always gaussian
+    noise_dim: int = 8              # universal encoder: size of the noise η fed beside x
+
+    def __post_init__(self) -> None:
+        _check(self.kind in MODEL_KINDS, f"model.kind must be one of {MODEL_KINDS}, got {self.kind!r}")
+        _check(self.preset in PRESETS, f"model.preset must be one of {PRESETS}, got {self.preset!r}")
+        _check(_is_int(self.latent_dim) and 1 <= self.latent_dim <= 64,
+               f"model.latent_dim must be an integer in [1, 64], got {self.latent_dim!r}")
+        _check(self.encoder in ENCODER_KINDS,
+               f"model.encoder must be one of {ENCODER_KINDS}, got {self.encoder!r}")
+        _check(_is_int(self.noise_dim) and 1 <= self.noise_dim <= 784,
+               f"model.noise_dim must be an integer in [1, 784], got {self.noise_dim!r}")
+        if self.kind == "vae" and self.encoder != "gaussian":
+            # The VAE's KL term needs q(z|x) as a density: only the gaussian encoder has one.
+            object.__setattr__(self, "encoder", "gaussian")
+
+
+@dataclass(frozen=True)
+class TrainConfig(_Serializable):
+    # Defaults chosen by the sweep in benchmarks/sweep_defaults.py (see README, "Defaults").
+    batch_size: int = 100           # the paper's batch size
+    lr_recon: float = 1e-3          # Adam, reconstruction phase (encoder + decoder)
+    lr_disc: float = 2e-4           # Adam, regularisation phase: discriminator
+    lr_gen: float = 5e-4            # Adam, regularisation phase: encoder as generator
+    beta1: float = 0.5              # Adam β1 for the adversarial optimisers (GAN practice)
+    d_input_noise: float = 0.0      # std of Gaussian noise added to D's inputs (both real and fake)
+    seed: int = 0                   # seeds the model init, batches and noise
+    device: str = "auto"            # auto: cuda, then mps, then cpu
+
+    def __post_init__(self) -> None:
+        _check(_is_int(self.batch_size) and 1 <= self.batch_size <= 4096,
+               f"train.batch_size must be an integer in [1, 4096], got {self.batch_size!r}")
+        for name in ("lr_recon", "lr_disc", "lr_gen"):
+            value = getattr(self, name)
+            _check(_is_number(value) and 0 < value <= 1, f"train.{name} must be a number in (0, 1], got {value!r}")
+        _check(_is_number(self.beta1) and 0 <= self.beta1 < 1, f"train.beta1 must be in [0, 1), got {self.beta1!r}")
+        _check(_is_number(self.d_input_noise) and 0 <= self.d_input_noise <= 10,
+               f"train.d_input_noise must be a number in [0, 10], got {self.d_input_noise!r}")
+        _check(_is_int(self.seed) and 0 <= self.seed < 2**63, f"train.seed must be an integer ≥ 0, got {self.seed!r}")
+        _check(self.device in DEVICES or (isinstance(self.device, str) and self.device.startswith("cuda:")),
+               f"train.device must be one of {DEVICES} or 'cuda:N', got {self.device!r}")
+
+
+@dataclass(frozen=True)
+class RunConfig(_Serializable):
+    """Everything needed to rebuild a run: what to learn from, what to match, with which network."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    prior: PriorConfig = field(default_factory=PriorConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self) -> None:
+        for name, cls in (("data", DataConfig), ("prior", PriorConfig), ("model", ModelConfig), ("train", TrainConfig)):
+            _check(isinstance(getattr(self, name), cls), f"run.{name} must be a {cls.__name__}")
+
+
+_NESTED: dict[tuple[str, str], type] = {
+    ("RunConfig", "data"): DataConfig,
+    ("RunConfig", "prior"): PriorConfig,
+    ("RunConfig", "model"): ModelConfig,
+    ("RunConfig", "train"): TrainConfig,
+}
