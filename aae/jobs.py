@@ -1,0 +1,807 @@
+"""Background training: one ``TrainingJob`` per run, each in its own daemon thread.
+
+The UI never touches a live model. The job thread publishes an immutable ``Snapshot`` a few times
+a second (time based, adaptive so that publishing never costs more than a few percent of training
+time) and the UI polls ``job.snapshot()``. Controls are commands put on a queue and executed by the
+job thread between batches: play, pause, step one batch, step one phase, stop, speed, prior swap,
+save. An exception or a non-finite loss stops the job with a readable error and restores the last
+good weights.
+
+``JobRegistry`` is process-wide and thread-safe: it caps how many jobs train at once (others wait,
+queued, in order), and a reaper pauses and autosaves jobs that nobody has polled for a while.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import math
+import os
+import queue
+import secrets
+import threading
+import time
+import traceback
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from . import metrics as M
+from .checkpoints import save_checkpoint
+from .config import ConfigError, PriorConfig, RunConfig
+from .data import Dataset, load_dataset
+from .losses import generator_loss
+from .models import Autoencoder
+from .priors import Prior, prior_from_config
+from .train import Trainer, device_description, resolve_device, seeded_model
+
+QUEUED, LOADING, RUNNING, PAUSED, STOPPED, FAILED, DONE = (
+    "queued", "loading", "running", "paused", "stopped", "failed", "done")
+ACTIVE_STATES = (QUEUED, LOADING, RUNNING, PAUSED)
+MAX_SNAPSHOT_GAP = 1.0  # seconds: the live view must keep moving even for the paper preset on a CPU
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    snapshot_interval: float = 0.25     # seconds between snapshots (≈ 4 per second)
+    detail_interval: float = 1.0        # seconds between heavy extras: D(z) grid, generator arrows, k-NN
+    weights_interval: float = 2.0       # seconds between decoder-weight copies for the browser
+    max_publish_share: float = 0.05     # publishing may take at most this share of wall time
+    history_len: int = 1000             # points kept per curve (older ones are thinned 2:1)
+    n_eval: int = 1000                  # held-out codes shown and scored (fewer if the test set is smaller)
+    n_grid: int = 100                   # decoded digits from fixed prior noise (10 × 10)
+    d_grid_resolution: int = 48         # D(z) heatmap resolution
+    n_arrows: int = 60                  # codes whose generator push is drawn
+    knn_train_codes: int = 2000         # training codes used as k-NN reference
+    autosave_interval: float = 300.0    # seconds between autosaves while training (0: only on stop/pause)
+    max_steps: int | None = None        # stop (status "done") after this many batches
+    start_paused: bool = False
+
+
+class History:
+    """Bounded curves: when full, every other point is dropped and the stride doubles, so a
+    long run keeps its whole shape in a fixed amount of memory."""
+
+    def __init__(self, max_len: int = 1000) -> None:
+        self.max_len = max_len
+        self.stride = 1
+        self._pending = 0
+        self.columns: dict[str, list[float]] = {"step": []}
+
+    def add(self, step: int, values: dict[str, float]) -> None:
+        self._pending += 1
+        if self._pending < self.stride:
+            return
+        self._pending = 0
+        n = len(self.columns["step"])
+        for key in values:
+            if key not in self.columns:
+                self.columns[key] = [math.nan] * n
+        for key, col in self.columns.items():
+            col.append(float(step) if key == "step" else float(values.get(key, math.nan)))
+        if n + 1 >= self.max_len:
+            for key in self.columns:
+                self.columns[key] = self.columns[key][::2]
+            self.stride *= 2
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        out = {}
+        for k, v in self.columns.items():
+            a = np.asarray(v, dtype=np.float64 if k == "step" else np.float32)
+            a.flags.writeable = False
+            out[k] = a
+        return out
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the UI may read about a job at one instant. Arrays are read-only copies."""
+
+    job_id: str
+    version: int                        # increases with every publish
+    status: str
+    step: int
+    epoch: float
+    phase_index: int                    # next phase within the batch (0 = a new batch starts)
+    phases: tuple[str, ...]
+    last_phase: str | None              # the phase run by the latest single-phase step
+    elapsed: float                      # seconds spent training (pauses excluded)
+    steps_per_sec: float
+    speed: float | None                 # speed limit in steps/s, None = unlimited
+    config: RunConfig
+    device: str
+    error: str | None = None
+    notice: str | None = None           # non-fatal message (e.g. a refused prior swap)
+    queue_position: int = 0             # >0 while queued: jobs ahead + 1
+    history: dict[str, np.ndarray] = field(default_factory=dict)
+    latest: dict[str, float] = field(default_factory=dict)
+    codes: np.ndarray | None = None             # (n_eval, Z) float32 codes of the fixed held-out batch
+    code_labels: np.ndarray | None = None       # (n_eval,) int64
+    prior_sample: np.ndarray | None = None      # (n_eval, Z) fixed sample of p(z)
+    samples: np.ndarray | None = None           # (n_grid, 28, 28) decoded fixed prior noise
+    recon_inputs: np.ndarray | None = None      # (10, 28, 28) fixed test digits
+    recon_outputs: np.ndarray | None = None     # (10, 28, 28) their reconstructions
+    d_grid: np.ndarray | None = None            # (R, R) D(z) probability over the prior's bounds
+    arrows: np.ndarray | None = None            # (n_arrows, 4): z_x, z_y, push_x, push_y
+    decoder_weights: tuple[tuple[np.ndarray, np.ndarray], ...] | None = None
+    decoder_version: str = ""
+    bounds: tuple[float, float] = (-3.5, 3.5)
+    saved_path: str | None = None
+    created: float = field(default_factory=time.time)
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE_STATES
+
+
+def _freeze(a: np.ndarray | None) -> np.ndarray | None:
+    if a is not None:
+        a.flags.writeable = False
+    return a
+
+
+def _np(t: torch.Tensor) -> np.ndarray:
+    return t.detach().to("cpu", torch.float32).numpy().copy()
+
+
+class JobStopped(Exception):
+    pass
+
+
+class TrainingJob:
+    """A training run in a daemon thread. Create through ``JobRegistry.create`` (or directly in tests)."""
+
+    _ids = itertools.count()
+
+    def __init__(self, config: RunConfig, *, options: JobOptions = JobOptions(), job_id: str | None = None,
+                 model: Autoencoder | None = None, start_step: int = 0, dataset: Dataset | None = None,
+                 autosave_dir: str | os.PathLike | None = None,
+                 slot: Callable[["TrainingJob"], None] | None = None,
+                 release: Callable[["TrainingJob"], None] | None = None,
+                 queue_position: Callable[["TrainingJob"], int] | None = None,
+                 fault: Callable[[int], None] | None = None) -> None:
+        self.id = job_id or secrets.token_urlsafe(6).replace("-", "x").replace("_", "y")
+        self.config = config
+        self.options = options
+        self.autosave_dir = Path(autosave_dir) if autosave_dir else None
+        self._initial_model = model
+        self._start_step = start_step
+        self._dataset = dataset
+        self._slot, self._release, self._queue_position = slot, release, queue_position
+        self._fault = fault  # test hook: called with the step number before each batch
+        self._commands: "queue.Queue[tuple[str, Any, Future | None]]" = queue.Queue()
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._snapshot: Snapshot | None = None
+        self._version = 0
+        self.last_polled = time.monotonic()
+        self.created = time.time()
+        self._want_running = not options.start_paused
+        self._has_slot = False
+        self._speed: float | None = None
+        self._stop_requested = False
+        self.thread = threading.Thread(target=self._thread_main, name=f"aae-job-{self.id}", daemon=True)
+        self._publish_bare(QUEUED if slot else LOADING)
+
+    # ------------------------------------------------------------------ public API (any thread)
+    def start(self) -> "TrainingJob":
+        self.thread.start()
+        return self
+
+    def snapshot(self) -> Snapshot:
+        """The latest published snapshot (marks the job as watched)."""
+        self.last_polled = time.monotonic()
+        with self._lock:
+            assert self._snapshot is not None
+            return self._snapshot
+
+    def peek(self) -> Snapshot:
+        """The latest snapshot without counting as a viewer (for the reaper and the registry)."""
+        with self._lock:
+            assert self._snapshot is not None
+            return self._snapshot
+
+    @property
+    def status(self) -> str:
+        return self.peek().status
+
+    def play(self) -> None:
+        self._command("play")
+
+    def pause(self) -> None:
+        self._command("pause")
+
+    def step_batch(self, n: int = 1) -> Future:
+        return self._command("step", int(n))
+
+    def step_phase(self) -> Future:
+        return self._command("phase")
+
+    def set_speed(self, steps_per_sec: float | None) -> None:
+        """Limit training to ``steps_per_sec`` batches per second (None or ≤0: as fast as possible)."""
+        if steps_per_sec is not None and (not math.isfinite(steps_per_sec) or steps_per_sec <= 0):
+            steps_per_sec = None
+        self._command("speed", steps_per_sec)
+
+    def set_prior(self, prior: PriorConfig) -> Future:
+        """Swap p(z) while training; the future raises ``ConfigError`` if the model can't use it."""
+        return self._command("prior", prior)
+
+    def save(self, path: str | os.PathLike, *, half: bool = False) -> Future:
+        """Save a checkpoint from the job thread; the future gives the JSON path."""
+        return self._command("save", (Path(path), half))
+
+    def stop(self, *, wait: bool = False, timeout: float = 10.0) -> None:
+        self._stop_requested = True
+        self._command("stop")
+        if wait:
+            self.join(timeout)
+
+    def join(self, timeout: float | None = None) -> bool:
+        if self.thread.is_alive() and threading.current_thread() is not self.thread:
+            self.thread.join(timeout)
+        return not self.thread.is_alive()
+
+    def wait_for(self, predicate: Callable[[Snapshot], bool], timeout: float = 30.0) -> Snapshot:
+        """Block until a published snapshot satisfies ``predicate`` (for tests and scripts)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            snap = self.peek()
+            if predicate(snap):
+                return snap
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"job {self.id}: condition not met within {timeout}s (status {snap.status}, "
+                                   f"step {snap.step}, error {snap.error})")
+            time.sleep(0.01)
+
+    def _command(self, name: str, arg: Any = None) -> Future:
+        fut: Future = Future()
+        if not self.thread.is_alive() and self.thread.ident is not None:
+            fut.set_exception(RuntimeError(f"run {self.id} has ended ({self.peek().status})"))
+            return fut
+        self._commands.put((name, arg, fut))
+        self._wake.set()
+        return fut
+
+    # ------------------------------------------------------------------ job thread
+    def _thread_main(self) -> None:
+        torch.set_flush_denormal(True)
+        self._t_run = 0.0
+        self._rate_window: list[tuple[float, int]] = []
+        self._last_phase: str | None = None
+        self._notice: str | None = None
+        self._error: str | None = None
+        self._saved_path: str | None = None
+        self._status = LOADING
+        self._good_step = self._start_step
+        self.trainer: Trainer | None = None
+        try:
+            self._setup()
+            self._loop()
+        except JobStopped:
+            self._status = STOPPED
+        except _Diverged as e:
+            self._fail(f"Training diverged: {e}. The weights from step {self._good_step} were restored. "
+                       f"Lower the learning rates (or raise the discriminator noise) and start a new run.")
+        except Exception as e:  # noqa: BLE001 — any failure must reach the UI as text
+            self._fail(f"{type(e).__name__}: {e}", trace=traceback.format_exc())
+        finally:
+            self._drain_commands()
+            self._give_slot_back()
+            if self._status in ACTIVE_STATES:
+                self._status = STOPPED
+            if self.trainer is not None and self._status != FAILED:
+                self._autosave()
+            try:
+                self._publish(force_weights=True)
+            except Exception:  # noqa: BLE001
+                self._publish_bare(self._status)
+
+    def _setup(self) -> None:
+        cfg = self.config
+        self._publish_bare(LOADING)
+        data = self._dataset or load_dataset(cfg.data.name, root=cfg.data.root, seed=cfg.data.seed)
+        self.dataset = data
+        device = resolve_device(cfg.train.device)
+        self.device_name = device_description(device)
+        prior = prior_from_config(cfg.prior, cfg.model.latent_dim)
+        model = self._initial_model if self._initial_model is not None else seeded_model(cfg.model, cfg.train.seed)
+        self.trainer = Trainer(model, prior, data.train_images, data.train_labels, config=cfg.train, device=device)
+        self.trainer.step_count = self._start_step
+        # Fixed evaluation data: plotted points keep their identity between refreshes.
+        n_eval = min(self.options.n_eval, data.test_images.shape[0])
+        self._eval_x = data.test_images[:n_eval].reshape(n_eval, -1).float().div(255).to(device)
+        self._eval_labels = data.test_labels[:n_eval].numpy().copy()
+        first_of_class = [int((data.test_labels == c).nonzero()[0]) for c in range(10)
+                          if (data.test_labels == c).any()]
+        self._recon_x = data.test_images[first_of_class].reshape(len(first_of_class), -1).float().div(255).to(device)
+        self._recon_inputs = _freeze(self._recon_x.reshape(-1, 28, 28).cpu().numpy().copy())
+        g = torch.Generator().manual_seed(cfg.train.seed + 1)
+        n_train = data.train_images.shape[0]
+        idx = torch.randperm(n_train, generator=g)[: self.options.knn_train_codes]
+        self._knn_x = data.train_images[idx].reshape(len(idx), -1).float().div(255).to(device)
+        self._knn_labels = data.train_labels[idx].numpy()
+        self._set_fixed_prior_samples(prior)
+        self._history = History(self.options.history_len)
+        self._latest: dict[str, float] = {}
+        self._last_good: dict[str, torch.Tensor] | None = None
+        self._t_publish = self._t_detail = self._t_weights = self._t_autosave = -1e9
+        self._publish_cost = 0.0
+        self._detail_cost = 0.0
+        self._d_grid = self._arrows = None
+        self._weights: tuple | None = None
+        self._weights_step = -1
+        self._knn: float | None = None
+        self._status = PAUSED
+        self._snapshot_good_weights()
+        self._publish(force_weights=True)
+
+    def _set_fixed_prior_samples(self, prior: Prior) -> None:
+        n = self._eval_x.shape[0]
+        g = torch.Generator().manual_seed(self.config.train.seed + 2)
+        self._prior_sample = prior.sample(n, generator=g)
+        self._prior_fresh = prior.sample(n, generator=g)
+        self._grid_z = prior.sample(self.options.n_grid, generator=g).to(self.trainer.device)
+        self._prior_np = _freeze(self._prior_sample.numpy().copy())
+
+    def _loop(self) -> None:
+        while True:
+            self._handle_commands()
+            if self._want_running and self._status != RUNNING:
+                self._acquire_slot()
+                self._status = RUNNING
+            elif not self._want_running and self._status == RUNNING:
+                self._status = PAUSED
+                self._give_slot_back()
+                self._autosave()
+                self._publish(force_weights=True)
+            if self._status == RUNNING and self._reached_max_steps():
+                self._want_running = False
+                self._status = DONE
+                self._give_slot_back()
+                self._publish(force_weights=True)
+            elif self._status == RUNNING:
+                self._train_one()
+                self._throttle()
+            else:
+                self._wake.wait(0.1)
+                self._wake.clear()
+            self._maybe_publish()
+            self._maybe_autosave()
+
+    def _acquire_slot(self) -> None:
+        if self._slot is None or self._has_slot:
+            self._has_slot = True
+            return
+        self._status = QUEUED
+        self._publish_bare(QUEUED)
+        self._slot(self)  # blocks until a slot is free; raises JobStopped if stopped while queued
+        self._has_slot = True
+
+    def _give_slot_back(self) -> None:
+        if self._has_slot and self._release is not None:
+            self._release(self)
+        self._has_slot = False
+
+    def _train_one(self, phase_only: bool = False) -> None:
+        tr = self.trainer
+        if self._fault is not None:
+            self._fault(tr.step_count)
+        t0 = time.perf_counter()
+        if phase_only:
+            phase, m = tr.step_phase()
+            self._last_phase = phase
+        else:
+            m = tr.step()
+            self._last_phase = None
+        self._t_run += time.perf_counter() - t0
+        bad = [k for k, v in m.items() if not math.isfinite(v)]
+        if bad:
+            raise _Diverged(f"the {', '.join(bad)} loss became {m[bad[0]]} at step {tr.step_count}")
+        self._latest.update(m)
+        if tr.phase_index == 0:
+            self._history.add(tr.step_count, m)
+            now = time.monotonic()
+            self._rate_window.append((now, tr.step_count))
+            while len(self._rate_window) > 2 and now - self._rate_window[0][0] > 2.0:
+                self._rate_window.pop(0)
+
+    def _throttle(self) -> None:
+        if self._speed is None:
+            return
+        # Sleep on the wake event so that a pause or stop is honoured at once, even at 1 step/s.
+        target = 1.0 / self._speed
+        last = getattr(self, "_t_last_step", None)
+        now = time.monotonic()
+        if last is not None and now - last < target:
+            self._maybe_publish()
+            if self._wake.wait(target - (time.monotonic() - last)):
+                self._wake.clear()
+        self._t_last_step = time.monotonic()
+
+    def _handle_commands(self) -> None:
+        while True:
+            try:
+                name, arg, fut = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                result = self._execute(name, arg)
+                if fut is not None and not fut.done():
+                    fut.set_result(result)
+            except (JobStopped, _Diverged) as e:
+                if fut is not None and not fut.done():
+                    fut.set_result(None)
+                raise e
+            except Exception as e:  # noqa: BLE001 — reported to the caller, the job goes on
+                if fut is not None and not fut.done():
+                    fut.set_exception(e)
+                self._notice = str(e)
+                self._publish(force=True)
+
+    def _execute(self, name: str, arg: Any) -> Any:
+        if name == "stop":
+            raise JobStopped()
+        if name == "play":
+            self._want_running = True
+            self._notice = None
+        elif name == "pause":
+            self._want_running = False
+        elif name == "speed":
+            self._speed = arg
+        elif name in ("step", "phase"):
+            self._want_running = False
+            if self._status in (RUNNING, DONE):
+                self._status = PAUSED
+                self._give_slot_back()
+            for _ in range(arg if name == "step" else 1):
+                self._train_one(phase_only=(name == "phase"))
+            self._publish(force=True, force_weights=True)
+            return self.trainer.step_count
+        elif name == "prior":
+            cfg: PriorConfig = arg
+            prior = prior_from_config(cfg, self.config.model.latent_dim)
+            self.trainer.set_prior(prior)
+            self.config = replace(self.config, prior=cfg)
+            self._set_fixed_prior_samples(prior)
+            self._notice = None
+            self._t_detail = -1e9
+            self._publish(force=True)
+        elif name == "save":
+            path, half = arg
+            out = self._save(path, half=half)
+            self._publish(force=True)
+            return out
+        return None
+
+    def _drain_commands(self) -> None:
+        while True:
+            try:
+                _, _, fut = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            if fut is not None and not fut.done():
+                fut.set_exception(RuntimeError(f"run {self.id} has ended"))
+
+    def _fail(self, message: str, trace: str = "") -> None:
+        self._status = FAILED
+        self._want_running = False
+        self._error = message
+        if self.trainer is not None and self._last_good is not None:
+            self.trainer.model.load_state_dict(self._last_good)
+
+    # -------------------------------------------------------------- snapshots
+    def _reached_max_steps(self) -> bool:
+        return self.options.max_steps is not None and self.trainer.step_count >= self.options.max_steps
+
+    def _snapshot_good_weights(self) -> None:
+        self._good_step = self.trainer.step_count
+        self._last_good = {k: v.detach().to("cpu", copy=True) for k, v in self.trainer.model.state_dict().items()}
+
+    def _maybe_publish(self) -> None:
+        now = time.monotonic()
+        # Adaptive: a publish may cost at most max_publish_share of wall time (a big model's
+        # snapshot is slower), but the view never freezes for more than MAX_SNAPSHOT_GAP seconds.
+        gap = min(max(self.options.snapshot_interval, self._publish_cost / self.options.max_publish_share),
+                  MAX_SNAPSHOT_GAP)
+        if now - self._t_publish >= gap:
+            self._publish()
+
+    def _publish(self, *, force: bool = False, force_weights: bool = False) -> None:
+        if self.trainer is None:
+            self._publish_bare(self._status)
+            return
+        t0 = time.perf_counter()
+        now = time.monotonic()
+        tr, opts = self.trainer, self.options
+        model = tr.model
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.no_grad():
+                codes = model.encode(self._eval_x)                                         # (n, Z)
+                codes_np = _np(codes)
+                samples = _np(model.decode(self._grid_z))
+                recon = _np(model.reconstruct(self._recon_x))
+            finite = np.isfinite(codes_np).all()
+            latest = dict(self._latest)
+            if finite:
+                latest["prior_fit"] = M.prior_fit_ratio(codes_np, self._prior_sample.numpy(),
+                                                        self._prior_fresh.numpy(), n_projections=64)
+            detail_gap = min(max(opts.detail_interval, self._detail_cost / opts.max_publish_share), 10.0)
+            if finite and (force_weights or now - self._t_detail >= detail_gap):
+                t_detail = time.perf_counter()
+                self._compute_details(codes)
+                self._detail_cost = time.perf_counter() - t_detail
+                self._t_detail = now
+            if self._knn is not None:
+                latest["knn_acc"] = self._knn
+            if self._d_grid is not None and model.kind == "aae":
+                latest["d_acc_eval"] = self._d_acc_eval
+            if finite and (force_weights or (now - self._t_weights >= opts.weights_interval
+                                             and tr.step_count != self._weights_step)):
+                self._weights = tuple((_freeze(_np(l.weight)), _freeze(_np(l.bias)))
+                                      for l in model.decoder.linear_layers())
+                self._weights_step = tr.step_count
+                self._t_weights = now
+                self._snapshot_good_weights()
+        finally:
+            model.train(was_training)
+        self._latest_pf = latest.get("prior_fit")
+        hist = self._history.arrays()
+        self._publish_count_pf(latest)
+        n_train = tr.images.shape[0]
+        snap = Snapshot(
+            job_id=self.id, version=self._next_version(), status=self._status, step=tr.step_count,
+            epoch=tr.step_count * tr.config.batch_size / n_train, phase_index=tr.phase_index,
+            phases=tr.phases, last_phase=self._last_phase, elapsed=self._t_run,
+            steps_per_sec=self._rate(), speed=self._speed, config=self.config, device=self.device_name,
+            error=self._error, notice=self._notice, history=hist, latest=latest,
+            codes=_freeze(codes_np), code_labels=_freeze(self._eval_labels), prior_sample=self._prior_np,
+            samples=_freeze(samples.reshape(-1, 28, 28)), recon_inputs=self._recon_inputs,
+            recon_outputs=_freeze(recon.reshape(-1, 28, 28)), d_grid=self._d_grid, arrows=self._arrows,
+            decoder_weights=self._weights, decoder_version=f"{self.id}-{self._weights_step}",
+            bounds=tr.prior.bounds, saved_path=self._saved_path)
+        with self._lock:
+            self._snapshot = snap
+        self._t_publish = time.monotonic()
+        cost = time.perf_counter() - t0 - (self._detail_cost if self._t_detail == now else 0.0)
+        self._publish_cost = 0.8 * self._publish_cost + 0.2 * max(cost, 0.0)
+
+    def _publish_count_pf(self, latest: dict[str, float]) -> None:
+        # prior_fit is sampled at publish time; record it on the curve at the current step.
+        pf = latest.get("prior_fit")
+        if pf is None:
+            return
+        hist = self._history
+        if "prior_fit" not in hist.columns:
+            hist.columns["prior_fit"] = [math.nan] * len(hist.columns["step"])
+        if hist.columns["step"]:
+            hist.columns["prior_fit"][-1] = pf
+
+    def _compute_details(self, codes: torch.Tensor) -> None:
+        tr, opts, model = self.trainer, self.options, self.trainer.model
+        if model.kind == "aae" and model.latent_dim == 2:
+            lo, hi = tr.prior.bounds
+            r = opts.d_grid_resolution
+            axis = torch.linspace(lo, hi, r, device=tr.device)
+            gy, gx = torch.meshgrid(axis, axis, indexing="ij")
+            grid = torch.stack((gx.reshape(-1), gy.reshape(-1)), dim=1)                  # (r*r, 2)
+            with torch.no_grad():
+                self._d_grid = _freeze(_np(torch.sigmoid(model.discriminator(grid))).reshape(r, r))
+                d_prior = model.discriminator(self._prior_sample.to(tr.device))
+                d_post = model.discriminator(codes)
+                self._d_acc_eval = M.discriminator_accuracy(_np(d_prior), _np(d_post))
+            # The generator phase moves each code along −∂L_G/∂z: show that push for a few codes.
+            z = codes[: opts.n_arrows].detach().clone().requires_grad_(True)
+            with torch.enable_grad():
+                loss = generator_loss(model.discriminator(z)) * z.shape[0]
+                (grad,) = torch.autograd.grad(loss, z)
+            push = -grad
+            norm = push.norm(dim=1, keepdim=True).clamp_min(1e-12)
+            scale = (hi - lo) * 0.06
+            push = push / norm * scale * torch.tanh(norm / norm.median().clamp_min(1e-12))
+            self._arrows = _freeze(_np(torch.cat((z.detach(), push), dim=1)))
+        with torch.no_grad():
+            train_codes = _np(model.encode(self._knn_x))
+        codes_np = _np(codes)
+        if np.isfinite(train_codes).all() and np.isfinite(codes_np).all():
+            self._knn = M.knn_accuracy(train_codes, self._knn_labels, codes_np, self._eval_labels, k=5)
+
+    def _rate(self) -> float:
+        w = self._rate_window
+        if len(w) < 2 or w[-1][0] - w[0][0] <= 0 or self._status != RUNNING:
+            return 0.0
+        return (w[-1][1] - w[0][1]) / (w[-1][0] - w[0][0])
+
+    def _next_version(self) -> int:
+        self._version += 1
+        return self._version
+
+    def _publish_bare(self, status: str) -> None:
+        """A snapshot before the model exists (queued / loading) or after a failed start."""
+        pos = self._queue_position(self) if (self._queue_position and status == QUEUED) else 0
+        old = self._snapshot
+        if old is not None and old.codes is not None:
+            snap = replace(old, version=self._next_version(), status=status, queue_position=pos,
+                           error=getattr(self, "_error", None), notice=getattr(self, "_notice", None),
+                           steps_per_sec=0.0)
+        else:
+            snap = Snapshot(job_id=self.id, version=self._next_version(), status=status, step=self._start_step,
+                            epoch=0.0, phase_index=0, phases=(), last_phase=None, elapsed=0.0, steps_per_sec=0.0,
+                            speed=None, config=self.config, device=getattr(self, "device_name", ""),
+                            error=getattr(self, "_error", None), queue_position=pos)
+        with self._lock:
+            self._snapshot = snap
+
+    # -------------------------------------------------------------- saving
+    def _save(self, path: Path, *, half: bool = False) -> str:
+        tr = self.trainer
+        metrics = {k: v for k, v in self._latest.items() if isinstance(v, float) and math.isfinite(v)}
+        pf = getattr(self, "_latest_pf", None)
+        if pf is not None:
+            metrics["prior_fit"] = pf
+        if self._knn is not None:
+            metrics["knn_acc"] = self._knn
+        out = save_checkpoint(path, tr.model, self.config, step=tr.step_count, metrics=metrics, half=half)
+        self._saved_path = str(out)
+        return str(out)
+
+    def _maybe_autosave(self) -> None:
+        if not self.autosave_dir or self.options.autosave_interval <= 0 or self._status != RUNNING:
+            return
+        now = time.monotonic()
+        if self._t_autosave < 0:
+            self._t_autosave = now
+        elif now - self._t_autosave >= self.options.autosave_interval:
+            self._autosave()
+            self._t_autosave = now
+
+    def _autosave(self) -> None:
+        if self.autosave_dir is None or self.trainer is None or self.trainer.step_count == self._start_step:
+            return
+        try:
+            self._save(self.autosave_dir / f"run-{self.id}")
+        except Exception as e:  # noqa: BLE001 — a full disk must not kill the run
+            self._notice = f"autosave failed: {e}"
+
+
+class _Diverged(Exception):
+    pass
+
+
+
+def default_max_running() -> int:
+    """One training job per GPU; on a CPU, one per core but one (the UI needs a core too)."""
+    if torch.cuda.is_available():
+        return max(1, torch.cuda.device_count())
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
+class JobRegistry:
+    """All jobs of this process. Thread-safe; shared by every browser session.
+
+    * ``max_running`` jobs train at once; the others wait in FIFO order with status "queued".
+    * A reaper thread pauses (and autosaves) running jobs nobody has polled for ``idle_pause``
+      seconds, and forgets ended or paused jobs nobody has polled for ``idle_forget`` seconds.
+    """
+
+    def __init__(self, *, max_running: int | None = None, idle_pause: float = 600.0,
+                 idle_forget: float = 3600.0, reap_interval: float = 5.0,
+                 autosave_dir: str | os.PathLike | None = None, options: JobOptions = JobOptions()) -> None:
+        self.max_running = max_running or default_max_running()
+        self.idle_pause = idle_pause
+        self.idle_forget = idle_forget
+        self.reap_interval = reap_interval
+        self.autosave_dir = autosave_dir
+        self.options = options
+        self._jobs: dict[str, TrainingJob] = {}
+        self._running: set[str] = set()
+        self._waiting: list[str] = []
+        self._cond = threading.Condition()
+        self._reaper: threading.Thread | None = None
+        self._closed = False
+
+    # ---------------------------------------------------------------- jobs
+    def create(self, config: RunConfig, *, options: JobOptions | None = None, **kwargs: Any) -> TrainingJob:
+        """Create and start a job (it queues if the cap is reached)."""
+        job = TrainingJob(config, options=options or self.options, autosave_dir=self.autosave_dir,
+                          slot=self._acquire, release=self._release, queue_position=self.queue_position,
+                          **kwargs)
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("the job registry is shut down")
+            self._jobs[job.id] = job
+            self._ensure_reaper()
+        return job.start()
+
+    def get(self, job_id: str | None) -> TrainingJob | None:
+        if not job_id:
+            return None
+        with self._cond:
+            return self._jobs.get(job_id)
+
+    def jobs(self) -> list[TrainingJob]:
+        with self._cond:
+            return list(self._jobs.values())
+
+    def remove(self, job_id: str, *, timeout: float = 10.0) -> None:
+        """Stop a job and forget it."""
+        with self._cond:
+            job = self._jobs.pop(job_id, None)
+        if job is not None:
+            job.stop(wait=True, timeout=timeout)
+
+    @property
+    def running_count(self) -> int:
+        with self._cond:
+            return len(self._running)
+
+    def queue_position(self, job: TrainingJob) -> int:
+        with self._cond:
+            return self._waiting.index(job.id) + 1 if job.id in self._waiting else 0
+
+    # ---------------------------------------------------------------- slots
+    def _acquire(self, job: TrainingJob) -> None:
+        with self._cond:
+            self._waiting.append(job.id)
+            try:
+                while not (self._waiting[0] == job.id and len(self._running) < self.max_running):
+                    if job._stop_requested or self._closed:
+                        raise JobStopped()
+                    job._publish_bare(QUEUED)
+                    self._cond.wait(0.25)
+                self._running.add(job.id)
+            finally:
+                self._waiting.remove(job.id)
+                self._cond.notify_all()
+
+    def _release(self, job: TrainingJob) -> None:
+        with self._cond:
+            self._running.discard(job.id)
+            self._cond.notify_all()
+
+    # ---------------------------------------------------------------- reaping
+    def _ensure_reaper(self) -> None:
+        if self._reaper is None or not self._reaper.is_alive():
+            self._reaper = threading.Thread(target=self._reap_loop, name="aae-job-reaper", daemon=True)
+            self._reaper.start()
+
+    def _reap_loop(self) -> None:
+        while True:
+            with self._cond:
+                if self._closed or not self._jobs:
+                    self._reaper = None
+                    return
+                self._cond.wait(self.reap_interval)
+            self.reap()
+
+    def reap(self) -> None:
+        """Pause idle running jobs; forget long-idle ended ones (called periodically)."""
+        now = time.monotonic()
+        forget = []
+        for job in self.jobs():
+            idle = now - job.last_polled
+            status = job.peek().status
+            if status in (RUNNING, QUEUED) and idle > self.idle_pause:
+                job.pause()  # pausing autosaves (see TrainingJob)
+            elif idle > self.idle_forget and status not in (RUNNING, QUEUED, LOADING):
+                forget.append(job.id)
+        for job_id in forget:
+            self.remove(job_id)
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Stop every job and wait for their threads (tests, process exit)."""
+        with self._cond:
+            self._closed = True
+            jobs = list(self._jobs.values())
+            self._jobs.clear()
+            self._cond.notify_all()
+        for job in jobs:
+            job.stop()
+        for job in jobs:
+            job.join(timeout)
