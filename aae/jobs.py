@@ -13,15 +13,12 @@ queued, in order), and a reaper pauses and autosaves jobs that nobody has polled
 
 from __future__ import annotations
 
-import copy
-import itertools
 import math
 import os
 import queue
 import secrets
 import threading
 import time
-import traceback
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -37,7 +34,8 @@ from .data import Dataset, load_dataset
 from .losses import generator_loss
 from .models import Autoencoder
 from .priors import Prior, prior_from_config
-from .train import Trainer, device_description, resolve_device, seeded_model
+from .train import (PriorIncompatible, Trainer, check_prior_compatible, device_description, resolve_device,
+                    seeded_model)
 
 QUEUED, LOADING, RUNNING, PAUSED, STOPPED, FAILED, DONE = (
     "queued", "loading", "running", "paused", "stopped", "failed", "done")
@@ -98,8 +96,30 @@ class History:
 
 
 @dataclass(frozen=True)
+class ModelView:
+    """What one model of a job looks like at one instant (a job trains one model, or several in
+    lockstep on identical batches for the Compare page)."""
+
+    kind: str
+    history: dict[str, np.ndarray] = field(default_factory=dict)
+    latest: dict[str, float] = field(default_factory=dict)
+    codes: np.ndarray | None = None             # (n_eval, Z) float32 codes of the fixed held-out batch
+    samples: np.ndarray | None = None           # (n_grid, 28, 28) decoded fixed prior noise
+    recon_outputs: np.ndarray | None = None     # (10, 28, 28) reconstructions of recon_inputs
+    d_grid: np.ndarray | None = None            # (R, R) D(z) probability over the prior's bounds (AAE)
+    arrows: np.ndarray | None = None            # (n_arrows, 4): z_x, z_y, push_x, push_y (AAE)
+    decoder_weights: tuple[tuple[np.ndarray, np.ndarray], ...] | None = None
+    decoder_version: str = ""
+    unavailable: str | None = None              # why this model is not training (e.g. VAE + swiss roll)
+
+
+@dataclass(frozen=True)
 class Snapshot:
-    """What the UI may read about a job at one instant. Arrays are read-only copies."""
+    """What the UI may read about a job at one instant. Arrays are read-only copies.
+
+    The per-model fields of the primary model (``config.model.kind``) are also reachable directly:
+    ``snap.codes`` is ``snap.models[snap.primary].codes``.
+    """
 
     job_id: str
     version: int                        # increases with every publish
@@ -117,18 +137,11 @@ class Snapshot:
     error: str | None = None
     notice: str | None = None           # non-fatal message (e.g. a refused prior swap)
     queue_position: int = 0             # >0 while queued: jobs ahead + 1
-    history: dict[str, np.ndarray] = field(default_factory=dict)
-    latest: dict[str, float] = field(default_factory=dict)
-    codes: np.ndarray | None = None             # (n_eval, Z) float32 codes of the fixed held-out batch
+    primary: str = ""
+    models: dict[str, ModelView] = field(default_factory=dict)
     code_labels: np.ndarray | None = None       # (n_eval,) int64
     prior_sample: np.ndarray | None = None      # (n_eval, Z) fixed sample of p(z)
-    samples: np.ndarray | None = None           # (n_grid, 28, 28) decoded fixed prior noise
-    recon_inputs: np.ndarray | None = None      # (10, 28, 28) fixed test digits
-    recon_outputs: np.ndarray | None = None     # (10, 28, 28) their reconstructions
-    d_grid: np.ndarray | None = None            # (R, R) D(z) probability over the prior's bounds
-    arrows: np.ndarray | None = None            # (n_arrows, 4): z_x, z_y, push_x, push_y
-    decoder_weights: tuple[tuple[np.ndarray, np.ndarray], ...] | None = None
-    decoder_version: str = ""
+    recon_inputs: np.ndarray | None = None      # (10, 28, 28) fixed test digits, one per class
     bounds: tuple[float, float] = (-3.5, 3.5)
     saved_path: str | None = None
     created: float = field(default_factory=time.time)
@@ -136,6 +149,20 @@ class Snapshot:
     @property
     def active(self) -> bool:
         return self.status in ACTIVE_STATES
+
+    @property
+    def view(self) -> ModelView:
+        return self.models.get(self.primary) or ModelView(kind=self.primary)
+
+    history = property(lambda self: self.view.history)
+    latest = property(lambda self: self.view.latest)
+    codes = property(lambda self: self.view.codes)
+    samples = property(lambda self: self.view.samples)
+    recon_outputs = property(lambda self: self.view.recon_outputs)
+    d_grid = property(lambda self: self.view.d_grid)
+    arrows = property(lambda self: self.view.arrows)
+    decoder_weights = property(lambda self: self.view.decoder_weights)
+    decoder_version = property(lambda self: self.view.decoder_version)
 
 
 def _freeze(a: np.ndarray | None) -> np.ndarray | None:
@@ -152,23 +179,54 @@ class JobStopped(Exception):
     pass
 
 
-class TrainingJob:
-    """A training run in a daemon thread. Create through ``JobRegistry.create`` (or directly in tests)."""
+class _Diverged(Exception):
+    pass
 
-    _ids = itertools.count()
+
+class _ModelState:
+    """The job thread's bookkeeping for one model."""
+
+    def __init__(self, kind: str, trainer: Trainer, history_len: int) -> None:
+        self.kind = kind
+        self.trainer = trainer
+        self.history = History(history_len)
+        self.latest: dict[str, float] = {}
+        self.unavailable: str | None = None
+        self.knn: float | None = None
+        self.d_grid = self.arrows = None
+        self.d_acc_eval: float | None = None
+        self.weights: tuple | None = None
+        self.weights_step = -1
+        self.last_good: dict[str, torch.Tensor] | None = None
+        self.view: ModelView | None = None
+
+
+class TrainingJob:
+    """A training run in a daemon thread. Create through ``JobRegistry.create`` (or directly in tests).
+
+    ``kinds`` trains several models in lockstep on identical batches (same data order, same seed,
+    same backbone): ``kinds=("ae", "vae", "aae")`` is the Compare page. A model that cannot use the
+    prior (a VAE with the swiss roll) sits out with a reason in its ``ModelView.unavailable``.
+    """
 
     def __init__(self, config: RunConfig, *, options: JobOptions = JobOptions(), job_id: str | None = None,
-                 model: Autoencoder | None = None, start_step: int = 0, dataset: Dataset | None = None,
-                 autosave_dir: str | os.PathLike | None = None,
+                 kinds: tuple[str, ...] | None = None, model: Autoencoder | None = None,
+                 models: dict[str, Autoencoder] | None = None, start_step: int = 0,
+                 dataset: Dataset | None = None, autosave_dir: str | os.PathLike | None = None,
                  slot: Callable[["TrainingJob"], None] | None = None,
                  release: Callable[["TrainingJob"], None] | None = None,
                  queue_position: Callable[["TrainingJob"], int] | None = None,
                  fault: Callable[[int], None] | None = None) -> None:
         self.id = job_id or secrets.token_urlsafe(6).replace("-", "x").replace("_", "y")
         self.config = config
+        self.kinds = tuple(kinds or (config.model.kind,))
+        if config.model.kind not in self.kinds:
+            raise ConfigError(f"the primary model kind {config.model.kind!r} must be one of kinds {self.kinds}")
         self.options = options
         self.autosave_dir = Path(autosave_dir) if autosave_dir else None
-        self._initial_model = model
+        self._initial_models = dict(models or {})
+        if model is not None:
+            self._initial_models[config.model.kind] = model
         self._start_step = start_step
         self._dataset = dataset
         self._slot, self._release, self._queue_position = slot, release, queue_position
@@ -216,9 +274,11 @@ class TrainingJob:
         self._command("pause")
 
     def step_batch(self, n: int = 1) -> Future:
+        """Train exactly ``n`` batches (finishing a half-stepped batch first), then stay paused."""
         return self._command("step", int(n))
 
     def step_phase(self) -> Future:
+        """Run only the next phase of the primary model (single-model jobs), then stay paused."""
         return self._command("phase")
 
     def set_speed(self, steps_per_sec: float | None) -> None:
@@ -228,12 +288,13 @@ class TrainingJob:
         self._command("speed", steps_per_sec)
 
     def set_prior(self, prior: PriorConfig) -> Future:
-        """Swap p(z) while training; the future raises ``ConfigError`` if the model can't use it."""
+        """Swap p(z) while training; the future raises ``ConfigError`` if the primary model can't use it."""
         return self._command("prior", prior)
 
-    def save(self, path: str | os.PathLike, *, half: bool = False) -> Future:
-        """Save a checkpoint from the job thread; the future gives the JSON path."""
-        return self._command("save", (Path(path), half))
+    def save(self, path: str | os.PathLike, *, half: bool = False, kind: str | None = None) -> Future:
+        """Save a checkpoint of one model (the primary by default) from the job thread; the
+        future gives the JSON path."""
+        return self._command("save", (Path(path), half, kind or self.config.model.kind))
 
     def stop(self, *, wait: bool = False, timeout: float = 10.0) -> None:
         self._stop_requested = True
@@ -279,6 +340,7 @@ class TrainingJob:
         self._status = LOADING
         self._good_step = self._start_step
         self.trainer: Trainer | None = None
+        self._states: dict[str, _ModelState] = {}
         try:
             self._setup()
             self._loop()
@@ -288,7 +350,7 @@ class TrainingJob:
             self._fail(f"Training diverged: {e}. The weights from step {self._good_step} were restored. "
                        f"Lower the learning rates (or raise the discriminator noise) and start a new run.")
         except Exception as e:  # noqa: BLE001 — any failure must reach the UI as text
-            self._fail(f"{type(e).__name__}: {e}", trace=traceback.format_exc())
+            self._fail(f"{type(e).__name__}: {e}")
         finally:
             self._drain_commands()
             self._give_slot_back()
@@ -309,13 +371,23 @@ class TrainingJob:
         device = resolve_device(cfg.train.device)
         self.device_name = device_description(device)
         prior = prior_from_config(cfg.prior, cfg.model.latent_dim)
-        model = self._initial_model if self._initial_model is not None else seeded_model(cfg.model, cfg.train.seed)
-        self.trainer = Trainer(model, prior, data.train_images, data.train_labels, config=cfg.train, device=device)
-        self.trainer.step_count = self._start_step
+        check_prior_compatible(cfg.model.kind, prior)  # the primary model must be able to train
+        for kind in self.kinds:
+            model_cfg = replace(cfg.model, kind=kind)
+            model = self._initial_models.get(kind) or seeded_model(model_cfg, cfg.train.seed)
+            reason = _incompatibility(kind, prior)
+            # A model that can't use this prior is built against the Gaussian and sits out.
+            tr_prior = prior if reason is None else prior_from_config(PriorConfig(), cfg.model.latent_dim)
+            tr = Trainer(model, tr_prior, data.train_images, data.train_labels, config=cfg.train, device=device)
+            tr.step_count = self._start_step
+            st = _ModelState(kind, tr, self.options.history_len)
+            st.unavailable = reason
+            self._states[kind] = st
+        self.trainer = self._states[cfg.model.kind].trainer
         # Fixed evaluation data: plotted points keep their identity between refreshes.
         n_eval = min(self.options.n_eval, data.test_images.shape[0])
         self._eval_x = data.test_images[:n_eval].reshape(n_eval, -1).float().div(255).to(device)
-        self._eval_labels = data.test_labels[:n_eval].numpy().copy()
+        self._eval_labels = _freeze(data.test_labels[:n_eval].numpy().copy())
         first_of_class = [int((data.test_labels == c).nonzero()[0]) for c in range(10)
                           if (data.test_labels == c).any()]
         self._recon_x = data.test_images[first_of_class].reshape(len(first_of_class), -1).float().div(255).to(device)
@@ -325,17 +397,11 @@ class TrainingJob:
         idx = torch.randperm(n_train, generator=g)[: self.options.knn_train_codes]
         self._knn_x = data.train_images[idx].reshape(len(idx), -1).float().div(255).to(device)
         self._knn_labels = data.train_labels[idx].numpy()
+        self._prior = prior
         self._set_fixed_prior_samples(prior)
-        self._history = History(self.options.history_len)
-        self._latest: dict[str, float] = {}
-        self._last_good: dict[str, torch.Tensor] | None = None
         self._t_publish = self._t_detail = self._t_weights = self._t_autosave = -1e9
         self._publish_cost = 0.0
         self._detail_cost = 0.0
-        self._d_grid = self._arrows = None
-        self._weights: tuple | None = None
-        self._weights_step = -1
-        self._knn: float | None = None
         self._status = PAUSED
         self._snapshot_good_weights()
         self._publish(force_weights=True)
@@ -388,25 +454,40 @@ class TrainingJob:
         self._has_slot = False
 
     def _train_one(self, phase_only: bool = False) -> None:
-        tr = self.trainer
+        primary = self.trainer
         if self._fault is not None:
-            self._fault(tr.step_count)
+            self._fault(primary.step_count)
         t0 = time.perf_counter()
-        if phase_only:
-            phase, m = tr.step_phase()
-            self._last_phase = phase
+        results: dict[str, dict[str, float]] = {}
+        if phase_only or primary.phase_index != 0:
+            # Phase stepping concerns the primary model; the others catch up batch-wise below.
+            phase, m = primary.step_phase()
+            self._last_phase = phase if phase_only else None
+            if primary.phase_index == 0:
+                results[primary.model.kind] = m
+        elif len(self._states) == 1:
+            results[primary.model.kind] = primary.step()
+            self._last_phase = None
         else:
-            m = tr.step()
+            batch = primary.next_batch()  # one batch for every model: identical data order
+            for kind, st in self._states.items():
+                if st.unavailable is None:
+                    results[kind] = st.trainer.train_batch(batch)
+                else:
+                    st.trainer.step_count += 1
             self._last_phase = None
         self._t_run += time.perf_counter() - t0
-        bad = [k for k, v in m.items() if not math.isfinite(v)]
-        if bad:
-            raise _Diverged(f"the {', '.join(bad)} loss became {m[bad[0]]} at step {tr.step_count}")
-        self._latest.update(m)
-        if tr.phase_index == 0:
-            self._history.add(tr.step_count, m)
+        for kind, m in results.items():
+            bad = [k for k, v in m.items() if not math.isfinite(v)]
+            if bad:
+                who = f"{kind.upper()} " if len(self._states) > 1 else ""
+                raise _Diverged(f"the {who}{', '.join(bad)} loss became {m[bad[0]]} at step {primary.step_count}")
+            st = self._states[kind]
+            st.latest.update(m)
+            st.history.add(primary.step_count, m)
+        if primary.phase_index == 0:
             now = time.monotonic()
-            self._rate_window.append((now, tr.step_count))
+            self._rate_window.append((now, primary.step_count))
             while len(self._rate_window) > 2 and now - self._rate_window[0][0] > 2.0:
                 self._rate_window.pop(0)
 
@@ -458,22 +539,34 @@ class TrainingJob:
             if self._status in (RUNNING, DONE):
                 self._status = PAUSED
                 self._give_slot_back()
-            for _ in range(arg if name == "step" else 1):
-                self._train_one(phase_only=(name == "phase"))
+            if name == "step":
+                if self.trainer.phase_index != 0:  # finish the half-stepped batch first
+                    while self.trainer.phase_index != 0:
+                        self._train_one()
+                    arg -= 1
+                for _ in range(arg):
+                    self._train_one()
+            else:
+                self._train_one(phase_only=True)
             self._publish(force=True, force_weights=True)
             return self.trainer.step_count
         elif name == "prior":
             cfg: PriorConfig = arg
             prior = prior_from_config(cfg, self.config.model.latent_dim)
-            self.trainer.set_prior(prior)
+            check_prior_compatible(self.config.model.kind, prior)
+            for kind, st in self._states.items():
+                st.unavailable = _incompatibility(kind, prior)
+                if st.unavailable is None:
+                    st.trainer.set_prior(prior)
             self.config = replace(self.config, prior=cfg)
+            self._prior = prior
             self._set_fixed_prior_samples(prior)
             self._notice = None
             self._t_detail = -1e9
             self._publish(force=True)
         elif name == "save":
-            path, half = arg
-            out = self._save(path, half=half)
+            path, half, kind = arg
+            out = self._save(path, half=half, kind=kind)
             self._publish(force=True)
             return out
         return None
@@ -487,21 +580,23 @@ class TrainingJob:
             if fut is not None and not fut.done():
                 fut.set_exception(RuntimeError(f"run {self.id} has ended"))
 
-    def _fail(self, message: str, trace: str = "") -> None:
+    def _fail(self, message: str) -> None:
         self._status = FAILED
         self._want_running = False
         self._error = message
-        if self.trainer is not None and self._last_good is not None:
-            self.trainer.model.load_state_dict(self._last_good)
+        for st in self._states.values():
+            if st.last_good is not None:
+                st.trainer.model.load_state_dict(st.last_good)
 
-    # -------------------------------------------------------------- snapshots
     def _reached_max_steps(self) -> bool:
         return self.options.max_steps is not None and self.trainer.step_count >= self.options.max_steps
 
     def _snapshot_good_weights(self) -> None:
         self._good_step = self.trainer.step_count
-        self._last_good = {k: v.detach().to("cpu", copy=True) for k, v in self.trainer.model.state_dict().items()}
+        for st in self._states.values():
+            st.last_good = {k: v.detach().to("cpu", copy=True) for k, v in st.trainer.model.state_dict().items()}
 
+    # -------------------------------------------------------------- snapshots
     def _maybe_publish(self) -> None:
         now = time.monotonic()
         # Adaptive: a publish may cost at most max_publish_share of wall time (a big model's
@@ -512,90 +607,98 @@ class TrainingJob:
             self._publish()
 
     def _publish(self, *, force: bool = False, force_weights: bool = False) -> None:
-        if self.trainer is None:
+        if self.trainer is None or not self._states:
             self._publish_bare(self._status)
             return
         t0 = time.perf_counter()
         now = time.monotonic()
-        tr, opts = self.trainer, self.options
+        opts = self.options
+        detail_gap = min(max(opts.detail_interval, self._detail_cost / opts.max_publish_share), 10.0)
+        do_details = force_weights or now - self._t_detail >= detail_gap
+        do_weights = force_weights or now - self._t_weights >= opts.weights_interval
+        detail_time = 0.0
+        views: dict[str, ModelView] = {}
+        all_finite = True
+        for kind, st in self._states.items():
+            view, finite, dt = self._model_view(st, do_details, do_weights)
+            views[kind] = view
+            all_finite &= finite
+            detail_time += dt
+        if do_details:
+            self._t_detail = now
+            self._detail_cost = detail_time
+        if do_weights:
+            self._t_weights = now
+            if all_finite:
+                self._snapshot_good_weights()
+        tr = self.trainer
+        snap = Snapshot(
+            job_id=self.id, version=self._next_version(), status=self._status, step=tr.step_count,
+            epoch=tr.step_count * tr.config.batch_size / tr.images.shape[0], phase_index=tr.phase_index,
+            phases=tr.phases, last_phase=self._last_phase, elapsed=self._t_run,
+            steps_per_sec=self._rate(), speed=self._speed, config=self.config, device=self.device_name,
+            error=self._error, notice=self._notice, primary=self.config.model.kind, models=views,
+            code_labels=self._eval_labels, prior_sample=self._prior_np, recon_inputs=self._recon_inputs,
+            bounds=self._prior.bounds, saved_path=self._saved_path)
+        with self._lock:
+            self._snapshot = snap
+        self._t_publish = time.monotonic()
+        cost = time.perf_counter() - t0 - detail_time
+        self._publish_cost = 0.8 * self._publish_cost + 0.2 * max(cost, 0.0)
+
+    def _model_view(self, st: _ModelState, do_details: bool, do_weights: bool) -> tuple[ModelView, bool, float]:
+        tr = st.trainer
         model = tr.model
         was_training = model.training
         model.eval()
+        dt = 0.0
         try:
             with torch.no_grad():
                 codes = model.encode(self._eval_x)                                         # (n, Z)
                 codes_np = _np(codes)
-                samples = _np(model.decode(self._grid_z))
-                recon = _np(model.reconstruct(self._recon_x))
-            finite = np.isfinite(codes_np).all()
-            latest = dict(self._latest)
+                samples = _np(model.decode(self._grid_z))                                  # (n_grid, 28, 28)
+                recon = _np(model.reconstruct(self._recon_x))                              # (10, 28, 28)
+            finite = bool(np.isfinite(codes_np).all())
+            latest = dict(st.latest)
             if finite:
                 latest["prior_fit"] = M.prior_fit_ratio(codes_np, self._prior_sample.numpy(),
                                                         self._prior_fresh.numpy(), n_projections=64)
-            detail_gap = min(max(opts.detail_interval, self._detail_cost / opts.max_publish_share), 10.0)
-            if finite and (force_weights or now - self._t_detail >= detail_gap):
-                t_detail = time.perf_counter()
-                self._compute_details(codes)
-                self._detail_cost = time.perf_counter() - t_detail
-                self._t_detail = now
-            if self._knn is not None:
-                latest["knn_acc"] = self._knn
-            if self._d_grid is not None and model.kind == "aae":
-                latest["d_acc_eval"] = self._d_acc_eval
-            if finite and (force_weights or (now - self._t_weights >= opts.weights_interval
-                                             and tr.step_count != self._weights_step)):
-                self._weights = tuple((_freeze(_np(l.weight)), _freeze(_np(l.bias)))
-                                      for l in model.decoder.linear_layers())
-                self._weights_step = tr.step_count
-                self._t_weights = now
-                self._snapshot_good_weights()
+                _record_on_curve(st.history, "prior_fit", latest["prior_fit"])
+            if finite and do_details:
+                t = time.perf_counter()
+                self._compute_details(st, codes)
+                dt = time.perf_counter() - t
+            if st.knn is not None:
+                latest["knn_acc"] = st.knn
+            if st.d_acc_eval is not None:
+                latest["d_acc_eval"] = st.d_acc_eval
+            if finite and do_weights and (st.weights is None or tr.step_count != st.weights_step):
+                st.weights = tuple((_freeze(_np(l.weight)), _freeze(_np(l.bias)))
+                                   for l in model.decoder.linear_layers())
+                st.weights_step = tr.step_count
         finally:
             model.train(was_training)
-        self._latest_pf = latest.get("prior_fit")
-        hist = self._history.arrays()
-        self._publish_count_pf(latest)
-        n_train = tr.images.shape[0]
-        snap = Snapshot(
-            job_id=self.id, version=self._next_version(), status=self._status, step=tr.step_count,
-            epoch=tr.step_count * tr.config.batch_size / n_train, phase_index=tr.phase_index,
-            phases=tr.phases, last_phase=self._last_phase, elapsed=self._t_run,
-            steps_per_sec=self._rate(), speed=self._speed, config=self.config, device=self.device_name,
-            error=self._error, notice=self._notice, history=hist, latest=latest,
-            codes=_freeze(codes_np), code_labels=_freeze(self._eval_labels), prior_sample=self._prior_np,
-            samples=_freeze(samples.reshape(-1, 28, 28)), recon_inputs=self._recon_inputs,
-            recon_outputs=_freeze(recon.reshape(-1, 28, 28)), d_grid=self._d_grid, arrows=self._arrows,
-            decoder_weights=self._weights, decoder_version=f"{self.id}-{self._weights_step}",
-            bounds=tr.prior.bounds, saved_path=self._saved_path)
-        with self._lock:
-            self._snapshot = snap
-        self._t_publish = time.monotonic()
-        cost = time.perf_counter() - t0 - (self._detail_cost if self._t_detail == now else 0.0)
-        self._publish_cost = 0.8 * self._publish_cost + 0.2 * max(cost, 0.0)
+        view = ModelView(
+            kind=st.kind, history=st.history.arrays(), latest=latest, codes=_freeze(codes_np),
+            samples=_freeze(samples.reshape(-1, 28, 28)), recon_outputs=_freeze(recon.reshape(-1, 28, 28)),
+            d_grid=st.d_grid, arrows=st.arrows, decoder_weights=st.weights,
+            decoder_version=f"{self.id}-{st.kind}-{st.weights_step}", unavailable=st.unavailable)
+        st.view = view
+        return view, finite, dt
 
-    def _publish_count_pf(self, latest: dict[str, float]) -> None:
-        # prior_fit is sampled at publish time; record it on the curve at the current step.
-        pf = latest.get("prior_fit")
-        if pf is None:
-            return
-        hist = self._history
-        if "prior_fit" not in hist.columns:
-            hist.columns["prior_fit"] = [math.nan] * len(hist.columns["step"])
-        if hist.columns["step"]:
-            hist.columns["prior_fit"][-1] = pf
-
-    def _compute_details(self, codes: torch.Tensor) -> None:
-        tr, opts, model = self.trainer, self.options, self.trainer.model
+    def _compute_details(self, st: _ModelState, codes: torch.Tensor) -> None:
+        tr, opts, model = st.trainer, self.options, st.trainer.model
         if model.kind == "aae" and model.latent_dim == 2:
-            lo, hi = tr.prior.bounds
+            lo, hi = self._prior.bounds
             r = opts.d_grid_resolution
             axis = torch.linspace(lo, hi, r, device=tr.device)
             gy, gx = torch.meshgrid(axis, axis, indexing="ij")
             grid = torch.stack((gx.reshape(-1), gy.reshape(-1)), dim=1)                  # (r*r, 2)
             with torch.no_grad():
-                self._d_grid = _freeze(_np(torch.sigmoid(model.discriminator(grid))).reshape(r, r))
+                st.d_grid = _freeze(_np(torch.sigmoid(model.discriminator(grid))).reshape(r, r))
                 d_prior = model.discriminator(self._prior_sample.to(tr.device))
                 d_post = model.discriminator(codes)
-                self._d_acc_eval = M.discriminator_accuracy(_np(d_prior), _np(d_post))
+                st.d_acc_eval = M.discriminator_accuracy(_np(d_prior), _np(d_post))
             # The generator phase moves each code along −∂L_G/∂z: show that push for a few codes.
             z = codes[: opts.n_arrows].detach().clone().requires_grad_(True)
             with torch.enable_grad():
@@ -605,12 +708,12 @@ class TrainingJob:
             norm = push.norm(dim=1, keepdim=True).clamp_min(1e-12)
             scale = (hi - lo) * 0.06
             push = push / norm * scale * torch.tanh(norm / norm.median().clamp_min(1e-12))
-            self._arrows = _freeze(_np(torch.cat((z.detach(), push), dim=1)))
+            st.arrows = _freeze(_np(torch.cat((z.detach(), push), dim=1)))
         with torch.no_grad():
             train_codes = _np(model.encode(self._knn_x))
         codes_np = _np(codes)
         if np.isfinite(train_codes).all() and np.isfinite(codes_np).all():
-            self._knn = M.knn_accuracy(train_codes, self._knn_labels, codes_np, self._eval_labels, k=5)
+            st.knn = M.knn_accuracy(train_codes, self._knn_labels, codes_np, self._eval_labels, k=5)
 
     def _rate(self) -> float:
         w = self._rate_window
@@ -626,7 +729,7 @@ class TrainingJob:
         """A snapshot before the model exists (queued / loading) or after a failed start."""
         pos = self._queue_position(self) if (self._queue_position and status == QUEUED) else 0
         old = self._snapshot
-        if old is not None and old.codes is not None:
+        if old is not None and old.models:
             snap = replace(old, version=self._next_version(), status=status, queue_position=pos,
                            error=getattr(self, "_error", None), notice=getattr(self, "_notice", None),
                            steps_per_sec=0.0)
@@ -634,20 +737,21 @@ class TrainingJob:
             snap = Snapshot(job_id=self.id, version=self._next_version(), status=status, step=self._start_step,
                             epoch=0.0, phase_index=0, phases=(), last_phase=None, elapsed=0.0, steps_per_sec=0.0,
                             speed=None, config=self.config, device=getattr(self, "device_name", ""),
-                            error=getattr(self, "_error", None), queue_position=pos)
+                            error=getattr(self, "_error", None), queue_position=pos,
+                            primary=self.config.model.kind)
         with self._lock:
             self._snapshot = snap
 
     # -------------------------------------------------------------- saving
-    def _save(self, path: Path, *, half: bool = False) -> str:
-        tr = self.trainer
-        metrics = {k: v for k, v in self._latest.items() if isinstance(v, float) and math.isfinite(v)}
-        pf = getattr(self, "_latest_pf", None)
-        if pf is not None:
-            metrics["prior_fit"] = pf
-        if self._knn is not None:
-            metrics["knn_acc"] = self._knn
-        out = save_checkpoint(path, tr.model, self.config, step=tr.step_count, metrics=metrics, half=half)
+    def _save(self, path: Path, *, half: bool = False, kind: str | None = None) -> str:
+        st = self._states[kind or self.config.model.kind]
+        metrics = {k: v for k, v in st.latest.items() if isinstance(v, float) and math.isfinite(v)}
+        if st.view is not None:
+            metrics.update(st.view.latest)
+        if st.knn is not None:
+            metrics["knn_acc"] = st.knn
+        config = replace(self.config, model=replace(self.config.model, kind=st.kind))
+        out = save_checkpoint(path, st.trainer.model, config, step=st.trainer.step_count, metrics=metrics, half=half)
         self._saved_path = str(out)
         return str(out)
 
@@ -665,14 +769,27 @@ class TrainingJob:
         if self.autosave_dir is None or self.trainer is None or self.trainer.step_count == self._start_step:
             return
         try:
-            self._save(self.autosave_dir / f"run-{self.id}")
+            for kind in self._states:
+                suffix = "" if len(self._states) == 1 else f"-{kind}"
+                self._save(self.autosave_dir / f"run-{self.id}{suffix}", kind=kind)
         except Exception as e:  # noqa: BLE001 — a full disk must not kill the run
             self._notice = f"autosave failed: {e}"
 
 
-class _Diverged(Exception):
-    pass
+def _incompatibility(kind: str, prior: Prior) -> str | None:
+    try:
+        check_prior_compatible(kind, prior)
+    except PriorIncompatible as e:
+        return str(e)
+    return None
 
+
+def _record_on_curve(history: History, key: str, value: float) -> None:
+    """Metrics sampled at publish time go on the curve at the latest recorded step."""
+    if key not in history.columns:
+        history.columns[key] = [math.nan] * len(history.columns["step"])
+    if history.columns["step"]:
+        history.columns[key][-1] = value
 
 
 def default_max_running() -> int:

@@ -220,6 +220,16 @@ class Trainer:
             self.step_count += 1
         return phase, metrics
 
+    def train_batch(self, batch: Batch) -> dict[str, float]:
+        """All phases on a given batch (the Compare page feeds AE, VAE and AAE the same batches)."""
+        if self.phase_index != 0:
+            raise RuntimeError("finish the current batch (step()) before feeding a new one")
+        metrics: dict[str, float] = {}
+        for phase in self.phases:
+            metrics.update(getattr(self, f"{phase}_step")(batch))
+        self.step_count += 1
+        return metrics
+
     def step(self) -> dict[str, float]:
         """Finish the current batch: every remaining phase (all of them if none has run yet)."""
         metrics: dict[str, float] = {}
