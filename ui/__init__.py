@@ -1,0 +1,1 @@
+"""AAE Lab Streamlit helpers: state, widgets, charts and components."""
