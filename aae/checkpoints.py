@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import platform
-import tempfile
+import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,9 +72,18 @@ def _paths(path: str | os.PathLike) -> tuple[Path, Path]:
 
 def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # Not tempfile.mkstemp: its files are mode 0600, so a checkpoint in a shared folder (a class
+    # server's autosaves, the shipped checkpoints/) would be unreadable to everyone else;
+    # open(..., "xb") honours the umask, as aae.data does for downloads.
+    while True:
+        tmp = str(path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp"))
+        try:
+            f = open(tmp, "xb")
+            break
+        except FileExistsError:
+            continue
     try:
-        with os.fdopen(fd, "wb") as f:
+        with f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())

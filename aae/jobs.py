@@ -183,6 +183,10 @@ class _Diverged(Exception):
     pass
 
 
+class _Fatal(Exception):
+    """An exception raised while training inside a command: ends the job as failed."""
+
+
 class _ModelState:
     """The job thread's bookkeeping for one model."""
 
@@ -213,7 +217,7 @@ class TrainingJob:
                  kinds: tuple[str, ...] | None = None, model: Autoencoder | None = None,
                  models: dict[str, Autoencoder] | None = None, start_step: int = 0,
                  dataset: Dataset | None = None, autosave_dir: str | os.PathLike | None = None,
-                 slot: Callable[["TrainingJob"], None] | None = None,
+                 slot: Callable[["TrainingJob"], bool] | None = None,
                  release: Callable[["TrainingJob"], None] | None = None,
                  queue_position: Callable[["TrainingJob"], int] | None = None,
                  fault: Callable[[int], None] | None = None) -> None:
@@ -271,6 +275,7 @@ class TrainingJob:
         self._command("play")
 
     def pause(self) -> None:
+        self._want_running = False  # seen at once by a job waiting in the registry's queue
         self._command("pause")
 
     def step_batch(self, n: int = 1) -> Future:
@@ -341,6 +346,7 @@ class TrainingJob:
         self._good_step = self._start_step
         self.trainer: Trainer | None = None
         self._states: dict[str, _ModelState] = {}
+        self._batch_metrics: dict[str, float] = {}
         try:
             self._setup()
             self._loop()
@@ -349,13 +355,16 @@ class TrainingJob:
         except _Diverged as e:
             self._fail(f"Training diverged: {e}. The weights from step {self._good_step} were restored. "
                        f"Lower the learning rates (or raise the discriminator noise) and start a new run.")
+        except _Fatal as e:
+            cause = e.__cause__ or e
+            self._fail(f"{type(cause).__name__}: {cause}")
         except Exception as e:  # noqa: BLE001 — any failure must reach the UI as text
             self._fail(f"{type(e).__name__}: {e}")
         finally:
             self._drain_commands()
-            self._give_slot_back()
             if self._status in ACTIVE_STATES:
                 self._status = STOPPED
+            self._give_slot_back()
             if self.trainer is not None and self._status != FAILED:
                 self._autosave()
             try:
@@ -418,8 +427,11 @@ class TrainingJob:
         while True:
             self._handle_commands()
             if self._want_running and self._status != RUNNING:
-                self._acquire_slot()
-                self._status = RUNNING
+                if self._acquire_slot():
+                    self._status = RUNNING
+                else:  # paused while waiting in the queue
+                    self._status = PAUSED
+                    self._publish(force=True)
             elif not self._want_running and self._status == RUNNING:
                 self._status = PAUSED
                 self._give_slot_back()
@@ -439,17 +451,24 @@ class TrainingJob:
             self._maybe_publish()
             self._maybe_autosave()
 
-    def _acquire_slot(self) -> None:
+    def _acquire_slot(self) -> bool:
         if self._slot is None or self._has_slot:
             self._has_slot = True
-            return
+            return True
         self._status = QUEUED
         self._publish_bare(QUEUED)
-        self._slot(self)  # blocks until a slot is free; raises JobStopped if stopped while queued
+        # Blocks until a slot is free; raises JobStopped if stopped while queued, returns False
+        # if paused while queued.
+        if not self._slot(self):
+            self._want_running = False
+            return False
         self._has_slot = True
+        return True
 
     def _give_slot_back(self) -> None:
         if self._has_slot and self._release is not None:
+            # Publish the new status first: the next queued job may start the moment we release.
+            self._publish_bare(self._status)
             self._release(self)
         self._has_slot = False
 
@@ -460,11 +479,16 @@ class TrainingJob:
         t0 = time.perf_counter()
         results: dict[str, dict[str, float]] = {}
         if phase_only or primary.phase_index != 0:
-            # Phase stepping concerns the primary model; the others catch up batch-wise below.
+            # Phase stepping (single-model jobs only): losses show as each phase runs; the batch's
+            # history row is written when its last phase completes.
             phase, m = primary.step_phase()
             self._last_phase = phase if phase_only else None
+            self._check_finite(primary.model.kind, m)
+            self._states[primary.model.kind].latest.update(m)
+            self._batch_metrics.update(m)
             if primary.phase_index == 0:
-                results[primary.model.kind] = m
+                results[primary.model.kind] = self._batch_metrics
+                self._batch_metrics = {}
         elif len(self._states) == 1:
             results[primary.model.kind] = primary.step()
             self._last_phase = None
@@ -478,10 +502,7 @@ class TrainingJob:
             self._last_phase = None
         self._t_run += time.perf_counter() - t0
         for kind, m in results.items():
-            bad = [k for k, v in m.items() if not math.isfinite(v)]
-            if bad:
-                who = f"{kind.upper()} " if len(self._states) > 1 else ""
-                raise _Diverged(f"the {who}{', '.join(bad)} loss became {m[bad[0]]} at step {primary.step_count}")
+            self._check_finite(kind, m)
             st = self._states[kind]
             st.latest.update(m)
             st.history.add(primary.step_count, m)
@@ -490,6 +511,12 @@ class TrainingJob:
             self._rate_window.append((now, primary.step_count))
             while len(self._rate_window) > 2 and now - self._rate_window[0][0] > 2.0:
                 self._rate_window.pop(0)
+
+    def _check_finite(self, kind: str, m: dict[str, float]) -> None:
+        bad = [k for k, v in m.items() if not math.isfinite(v)]
+        if bad:
+            who = f"{kind.upper()} " if len(self._states) > 1 else ""
+            raise _Diverged(f"the {who}{', '.join(bad)} loss became {m[bad[0]]} at step {self.trainer.step_count}")
 
     def _throttle(self) -> None:
         if self._speed is None:
@@ -514,9 +541,12 @@ class TrainingJob:
                 result = self._execute(name, arg)
                 if fut is not None and not fut.done():
                     fut.set_result(result)
-            except (JobStopped, _Diverged) as e:
+            except (JobStopped, _Diverged, _Fatal) as e:
                 if fut is not None and not fut.done():
-                    fut.set_result(None)
+                    if isinstance(e, JobStopped):
+                        fut.set_result(None)
+                    else:  # the caller learns why its step failed; the job ends as failed
+                        fut.set_exception(e.__cause__ or RuntimeError(str(e)))
                 raise e
             except Exception as e:  # noqa: BLE001 — reported to the caller, the job goes on
                 if fut is not None and not fut.done():
@@ -539,15 +569,22 @@ class TrainingJob:
             if self._status in (RUNNING, DONE):
                 self._status = PAUSED
                 self._give_slot_back()
-            if name == "step":
-                if self.trainer.phase_index != 0:  # finish the half-stepped batch first
-                    while self.trainer.phase_index != 0:
+            if name == "phase" and len(self._states) > 1:
+                raise ConfigError("phase-by-phase stepping is for single-model runs")
+            try:
+                if name == "step":
+                    if self.trainer.phase_index != 0:  # finish the half-stepped batch first
+                        while self.trainer.phase_index != 0:
+                            self._train_one()
+                        arg -= 1
+                    for _ in range(arg):
                         self._train_one()
-                    arg -= 1
-                for _ in range(arg):
-                    self._train_one()
-            else:
-                self._train_one(phase_only=True)
+                else:
+                    self._train_one(phase_only=True)
+            except (JobStopped, _Diverged):
+                raise
+            except Exception as e:  # a failure inside training is fatal, as in the run loop
+                raise _Fatal(str(e)) from e
             self._publish(force=True, force_weights=True)
             return self.trainer.step_count
         elif name == "prior":
@@ -863,16 +900,19 @@ class JobRegistry:
             return self._waiting.index(job.id) + 1 if job.id in self._waiting else 0
 
     # ---------------------------------------------------------------- slots
-    def _acquire(self, job: TrainingJob) -> None:
+    def _acquire(self, job: TrainingJob) -> bool:
         with self._cond:
             self._waiting.append(job.id)
             try:
                 while not (self._waiting[0] == job.id and len(self._running) < self.max_running):
                     if job._stop_requested or self._closed:
                         raise JobStopped()
+                    if not job._want_running:
+                        return False
                     job._publish_bare(QUEUED)
                     self._cond.wait(0.25)
                 self._running.add(job.id)
+                return True
             finally:
                 self._waiting.remove(job.id)
                 self._cond.notify_all()
@@ -885,7 +925,7 @@ class JobRegistry:
     # ---------------------------------------------------------------- reaping
     def _ensure_reaper(self) -> None:
         if self._reaper is None or not self._reaper.is_alive():
-            self._reaper = threading.Thread(target=self._reap_loop, name="aae-job-reaper", daemon=True)
+            self._reaper = threading.Thread(target=self._reap_loop, name="aae-registry-reaper", daemon=True)
             self._reaper.start()
 
     def _reap_loop(self) -> None:

@@ -104,6 +104,8 @@ class Trainer:
     def __init__(self, model: Autoencoder, prior: Prior, images: torch.Tensor, labels: torch.Tensor, *,
                  config: TrainConfig = TrainConfig(), device: torch.device | str | None = None) -> None:
         check_prior_compatible(model.kind, prior)
+        if prior.dim != model.latent_dim:
+            raise ConfigError(f"prior has {prior.dim} dimensions, the model's code has {model.latent_dim}")
         if images.ndim != 3 or images.dtype != torch.uint8:
             raise ValueError(f"images must be uint8 (N, 28, 28), got {images.dtype} {tuple(images.shape)}")
         if images.shape[0] < 1:
