@@ -28,15 +28,17 @@ N_PIXELS = IMAGE_SIZE * IMAGE_SIZE
 # hidden widths of encoder (and, reversed, decoder); discriminator widths
 PRESET_HIDDEN: dict[str, tuple[int, ...]] = {"small": (512, 256), "paper": (1000, 1000)}
 PRESET_DISC_HIDDEN: dict[str, tuple[int, ...]] = {"small": (256, 256), "paper": (1000, 1000)}
+DISC_LEAKY_SLOPE = 0.2  # negative slope of the discriminator's LeakyReLU (GAN practice, see Discriminator)
 
 
-def mlp(sizes: list[int] | tuple[int, ...]) -> nn.Sequential:
-    """Linear layers with ReLU between them and none after the last: ``mlp([2, 8, 1])``."""
+def mlp(sizes: list[int] | tuple[int, ...], *, leaky: float = 0.0) -> nn.Sequential:
+    """Linear layers with ReLU (LeakyReLU if ``leaky`` > 0) between them, none after the last:
+    ``mlp([2, 8, 1])``."""
     layers: list[nn.Module] = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(n_in, n_out))
         if i < len(sizes) - 2:
-            layers.append(nn.ReLU())
+            layers.append(nn.LeakyReLU(leaky) if leaky > 0 else nn.ReLU())
     return nn.Sequential(*layers)
 
 
@@ -98,7 +100,10 @@ class Discriminator(nn.Module):
 
     def __init__(self, *, latent_dim: int, hidden: tuple[int, ...]) -> None:
         super().__init__()
-        self.net = mlp([latent_dim, *hidden, 1])
+        # LeakyReLU, not ReLU: with plain ReLU the discriminator's units die once the codes drift
+        # outside the prior's range, D outputs a constant (loss stuck at 2·ln 2 ≈ 1.386), the
+        # generator gets no gradient and q(z) drifts away from p(z) (measured: benchmarks/sweep_defaults.py).
+        self.net = mlp([latent_dim, *hidden, 1], leaky=DISC_LEAKY_SLOPE)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z).squeeze(1)                                    # (B,)

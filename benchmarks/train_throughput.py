@@ -68,7 +68,8 @@ def plain_loop(data, preset: str, seconds: float) -> float:
     hd = PRESET_DISC_HIDDEN[preset]
     enc = nn.Sequential(nn.Linear(784, h[0]), nn.ReLU(), nn.Linear(h[0], h[1]), nn.ReLU(), nn.Linear(h[1], 2))
     dec = nn.Sequential(nn.Linear(2, h[1]), nn.ReLU(), nn.Linear(h[1], h[0]), nn.ReLU(), nn.Linear(h[0], 784))
-    disc = nn.Sequential(nn.Linear(2, hd[0]), nn.ReLU(), nn.Linear(hd[0], hd[1]), nn.ReLU(), nn.Linear(hd[1], 1))
+    disc = nn.Sequential(nn.Linear(2, hd[0]), nn.LeakyReLU(0.2), nn.Linear(hd[0], hd[1]), nn.LeakyReLU(0.2),
+                         nn.Linear(hd[1], 1))
     opt_ae = torch.optim.Adam([*enc.parameters(), *dec.parameters()], lr=1e-3)
     opt_d = torch.optim.Adam(disc.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_g = torch.optim.Adam(enc.parameters(), lr=5e-4, betas=(0.5, 0.999))
