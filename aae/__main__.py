@@ -28,6 +28,7 @@ PRETRAINED: dict[str, tuple[str, str]] = {
     "ae": ("ae", "gaussian"),
     "vae-gaussian": ("vae", "gaussian"),
 }
+CLASSIFIER_NAME = "digit-classifier"  # scores decoded samples on the Compare page (aae.classifier)
 PRETRAIN_STEPS = 6000  # ≈ 130 epochs of mnist-5k: every prior's fit ratio has settled by then
 
 
@@ -55,8 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--steps", type=int, default=3000)
     t.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     t.add_argument("--lr-recon", type=float, default=TrainConfig.lr_recon)
-    t.add_argument("--lr-disc", type=float, default=TrainConfig.lr_disc)
-    t.add_argument("--lr-gen", type=float, default=TrainConfig.lr_gen)
+    t.add_argument("--lr-disc", type=float, default=None, help="default: chosen per prior (aae.train.ADVERSARIAL_LR)")
+    t.add_argument("--lr-gen", type=float, default=None, help="default: chosen per prior (aae.train.ADVERSARIAL_LR)")
     t.add_argument("--d-noise", type=float, default=TrainConfig.d_input_noise)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="auto")
@@ -73,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     pt = sub.add_parser("pretrain", help="regenerate the shipped checkpoints")
     pt.add_argument("--out", default=str(REPO_CHECKPOINTS))
     pt.add_argument("--steps", type=int, default=PRETRAIN_STEPS)
-    pt.add_argument("--only", nargs="+", choices=list(PRETRAINED), default=None)
+    pt.add_argument("--only", nargs="+", choices=[*PRETRAINED, CLASSIFIER_NAME], default=None)
     pt.add_argument("--device", default="auto")
     pt.add_argument("--no-progress", action="store_true")
 
@@ -92,8 +93,26 @@ def _progress(total: int, desc: str, disable: bool):
     return tqdm(total=total, desc=desc, unit="step", dynamic_ncols=True, disable=disable, file=sys.stderr)
 
 
-def train_run(config: RunConfig, steps: int, *, desc: str = "train", quiet: bool = False):
-    """Train ``steps`` batches with a progress bar; returns (model, prior, dataset, metrics)."""
+def _train_fit(model, prior, data, n: int = 500) -> float:
+    """Prior-fit ratio on training images (for choosing weights, so held-out digits stay unseen)."""
+    import torch
+
+    from . import metrics as M
+    x = data.train_images[:n].reshape(n, -1).float().div(255).to(next(model.parameters()).device)
+    model.eval()
+    with torch.no_grad():
+        codes = model.encode(x).cpu().numpy()
+    model.train()
+    g = torch.Generator().manual_seed(7)
+    return M.prior_fit_ratio(codes, prior.sample(n, generator=g).numpy(), prior.sample(n, generator=g).numpy())
+
+
+def train_run(config: RunConfig, steps: int, *, desc: str = "train", quiet: bool = False, keep_best: bool = False):
+    """Train ``steps`` batches with a progress bar; returns (model, prior, dataset, metrics).
+
+    ``keep_best`` (AAE): adversarial training oscillates, so keep the weights whose codes of
+    training digits fit p(z) best over the second half of the run, checked every ``every`` steps.
+    """
     from . import metrics as M
     from .data import load_dataset
     from .priors import prior_from_config
@@ -104,14 +123,20 @@ def train_run(config: RunConfig, steps: int, *, desc: str = "train", quiet: bool
     model = seeded_model(config.model, config.train.seed)
     trainer = Trainer(model, prior, data.train_images, data.train_labels, config=config.train)
     every = max(1, min(250, steps // 20))
+    best_fit, best_state = float("inf"), None
     with _progress(steps, desc, quiet) as bar:
         for i in range(steps):
             m = trainer.step()
             if (i + 1) % every == 0 or i + 1 == steps:
-                fit = M.prior_fit_ratio_of(model, prior, data, n=1000, seed=0)
+                fit = _train_fit(model, prior, data)
                 shown = {k: f"{v:.3g}" for k, v in m.items() if k in ("recon", "kl", "disc", "gen")}
                 bar.set_postfix(**shown, fit=f"{fit:.2f}")
+                if keep_best and i + 1 >= steps // 2 and fit < best_fit:
+                    best_fit = fit
+                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             bar.update(1)
+    if best_state is not None:
+        model.load_state_dict(best_state)
     model.eval()
     return model, prior, data, M.evaluate_model(model, prior, data, seed=0)
 
@@ -165,11 +190,16 @@ def _cmd_eval(a: argparse.Namespace) -> int:
 def _cmd_pretrain(a: argparse.Namespace) -> int:
     from .checkpoints import save_checkpoint
     out = Path(a.out)
-    for name in a.only or list(PRETRAINED):
+    for name in a.only or [*PRETRAINED, CLASSIFIER_NAME]:
+        if name == CLASSIFIER_NAME:
+            from .classifier import pretrain_classifier
+            path, acc = pretrain_classifier(out / name)
+            print(f"{name}: held-out accuracy {acc:.3f} -> {path}")
+            continue
         kind, prior = PRETRAINED[name]
         config = RunConfig(prior=PriorConfig(name=prior), model=ModelConfig(kind=kind),
                            train=TrainConfig(device=a.device))
-        model, _, _, metrics = train_run(config, a.steps, desc=name, quiet=a.no_progress)
+        model, _, _, metrics = train_run(config, a.steps, desc=name, quiet=a.no_progress, keep_best=(kind == "aae"))
         path = save_checkpoint(out / name, model, config, step=a.steps, metrics=metrics, half=True,
                                description=f"{kind.upper()}, {PRIORS[prior].display_name} prior, "
                                            f"{a.steps} steps on mnist-5k")

@@ -114,8 +114,10 @@ class TrainConfig(_Serializable):
     # Defaults chosen by the sweep in benchmarks/sweep_defaults.py (see README, "Defaults").
     batch_size: int = 100           # the paper's batch size
     lr_recon: float = 1e-3          # Adam, reconstruction phase (encoder + decoder)
-    lr_disc: float = 2e-4           # Adam, regularisation phase: discriminator
-    lr_gen: float = 5e-4            # Adam, regularisation phase: encoder as generator
+    lr_disc: float | None = None    # Adam, regularisation phase: discriminator (None: per prior, see below)
+    lr_gen: float | None = None     # Adam, regularisation phase: encoder as generator (None: per prior)
+    # None picks aae.train.ADVERSARIAL_LR for the prior: the sweep found no single setting that fits
+    # both the Gaussian and the multi-modal priors (mixture, swiss roll) quickly.
     beta1: float = 0.5              # Adam β1 for the adversarial optimisers (GAN practice)
     d_input_noise: float = 0.0      # std of Gaussian noise added to D's inputs (both real and fake)
     seed: int = 0                   # seeds the model init, batches and noise
@@ -126,6 +128,8 @@ class TrainConfig(_Serializable):
                f"train.batch_size must be an integer in [1, 4096], got {self.batch_size!r}")
         for name in ("lr_recon", "lr_disc", "lr_gen"):
             value = getattr(self, name)
+            if value is None and name != "lr_recon":
+                continue
             _check(_is_number(value) and 0 < value <= 1, f"train.{name} must be a number in (0, 1], got {value!r}")
         _check(_is_number(self.beta1) and 0 <= self.beta1 < 1, f"train.beta1 must be in [0, 1), got {self.beta1!r}")
         _check(_is_number(self.d_input_noise) and 0 <= self.d_input_noise <= 10,

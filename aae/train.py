@@ -34,6 +34,12 @@ PHASES: dict[str, tuple[str, ...]] = {
     "aae": ("reconstruction", "discriminator", "generator"),
 }
 
+# (lr_disc, lr_gen) used when TrainConfig leaves them None. From benchmarks/sweep_defaults.py
+# (2,000 steps, small preset, mnist-5k): the Gaussian fits fastest and stays fitted with a slower
+# discriminator; the mixture and the swiss roll need a stronger generator to keep up.
+ADVERSARIAL_LR: dict[str, tuple[float, float]] = {"gaussian": (2e-4, 5e-4)}
+DEFAULT_ADVERSARIAL_LR: tuple[float, float] = (1e-3, 1e-3)
+
 _INIT_LOCK = threading.Lock()  # model init uses the global RNG; jobs start on many threads
 
 
@@ -70,6 +76,13 @@ def seeded_model(config: ModelConfig, seed: int) -> Autoencoder:
     with _INIT_LOCK, torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return build_model(config)
+
+
+def adversarial_lrs(config: TrainConfig, prior_name: str) -> tuple[float, float]:
+    """The (discriminator, generator) learning rates for a prior: the config's, else the table's."""
+    d, g = ADVERSARIAL_LR.get(prior_name, DEFAULT_ADVERSARIAL_LR)
+    return (config.lr_disc if config.lr_disc is not None else d,
+            config.lr_gen if config.lr_gen is not None else g)
 
 
 def check_prior_compatible(kind: str, prior: Prior) -> None:
@@ -126,9 +139,10 @@ class Trainer:
         enc, dec = model.encoder.parameters(), model.decoder.parameters()
         self.opt_recon = torch.optim.Adam([*enc, *dec], lr=config.lr_recon)
         if model.kind == "aae":
-            self.opt_disc = torch.optim.Adam(model.discriminator.parameters(), lr=config.lr_disc,
+            lr_disc, lr_gen = adversarial_lrs(config, prior.name)
+            self.opt_disc = torch.optim.Adam(model.discriminator.parameters(), lr=lr_disc,
                                              betas=(config.beta1, 0.999))
-            self.opt_gen = torch.optim.Adam(model.encoder.parameters(), lr=config.lr_gen,
+            self.opt_gen = torch.optim.Adam(model.encoder.parameters(), lr=lr_gen,
                                             betas=(config.beta1, 0.999))
 
     # -- data ---------------------------------------------------------------------------------
@@ -145,6 +159,12 @@ class Trainer:
         if prior.dim != self.model.latent_dim:
             raise ConfigError(f"prior has {prior.dim} dimensions, the model's code has {self.model.latent_dim}")
         self.prior = prior
+        if self.model.kind == "aae":  # follow the new prior's learning rates unless fixed by the config
+            lr_disc, lr_gen = adversarial_lrs(self.config, prior.name)
+            for group in self.opt_disc.param_groups:
+                group["lr"] = lr_disc
+            for group in self.opt_gen.param_groups:
+                group["lr"] = lr_gen
 
     def _d_input(self, z: torch.Tensor) -> torch.Tensor:
         if self.config.d_input_noise > 0:

@@ -19,11 +19,10 @@ from aae.priors import make_prior
 from aae.train import Trainer, seeded_model
 
 CANDIDATES = {
-    "A lr 1e-3/2e-4/5e-4": dict(lr_recon=1e-3, lr_disc=2e-4, lr_gen=5e-4),
-    "B lr 1e-3/1e-3/1e-3": dict(lr_recon=1e-3, lr_disc=1e-3, lr_gen=1e-3),
-    "C lr 1e-3/5e-4/2e-3": dict(lr_recon=1e-3, lr_disc=5e-4, lr_gen=2e-3),
-    "D lr 2e-3/1e-3/1e-3": dict(lr_recon=2e-3, lr_disc=1e-3, lr_gen=1e-3),
-    "E B + D noise 0.1": dict(lr_recon=1e-3, lr_disc=1e-3, lr_gen=1e-3, d_input_noise=0.1),
+    "A rec 1e-3 D 2e-4 G 5e-4": dict(lr_recon=1e-3, lr_disc=2e-4, lr_gen=5e-4),
+    "B rec 1e-3 D 1e-3 G 1e-3": dict(lr_recon=1e-3, lr_disc=1e-3, lr_gen=1e-3),
+    "M rec 1e-3 D 5e-4 G 1e-3": dict(lr_recon=1e-3, lr_disc=5e-4, lr_gen=1e-3),
+    "R all 2e-4": dict(lr_recon=2e-4, lr_disc=2e-4, lr_gen=2e-4),
 }
 
 
@@ -66,10 +65,10 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="torch threads (results are counted in steps)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"{'setting':<24}{'prior':<12}{'steps≤2':>8}{'best':>7}{'last5':>7}{'kNN':>6}")
+    print(f"{'setting':<28}{'prior':<12}{'steps≤2':>8}{'best':>7}{'last5':>7}{'kNN':>6}")
     for name, prior in itertools.product(args.candidates, args.priors):
         r = run(prior, CANDIDATES[name], args.steps, args.every)
-        print(f"{name:<24}{prior:<12}{str(r['first'] or '-'):>8}{r['best']:>7.2f}{r['tail_median']:>7.2f}"
+        print(f"{name:<28}{prior:<12}{str(r['first'] or '-'):>8}{r['best']:>7.2f}{r['tail_median']:>7.2f}"
               f"{r['knn']:>6.2f}", flush=True)
 
 
