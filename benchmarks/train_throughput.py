@@ -103,7 +103,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--preset", default="small", choices=["small", "paper"])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=4.0)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: PyTorch's default)")
     args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)
     data = load_dataset("mnist-5k")
     results: dict[str, list[float]] = {"a": [], "b": [], "c": []}

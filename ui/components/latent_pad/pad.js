@@ -310,7 +310,8 @@ class Pad {
     } else if (version === null) {
       this.net = null;
       this.version = null;
-      status = "No decoder yet: train or load a model.";
+      // A pad without its own digit (show_decoded=False) is a pure probe: nothing to wait for.
+      status = this.showDecoded ? "No decoder yet: train or load a model." : "";
     } else if (version !== this.version) {
       const remembered = weightMemory.get(this.key);
       if (remembered && remembered.version === version) {

@@ -1,0 +1,20 @@
+"""Latent explorer: drag a point through the 2-D code space and watch the decoded digit follow."""
+
+import streamlit as st
+
+from ui import explorer, texts, widgets
+
+st.title(texts.EXPLORER_TITLE)
+widgets.intro(texts.EXPLORER_INTRO)
+
+explorer.init()
+widgets.flash_messages()
+options = explorer.sources()
+if not options:
+    st.info(texts.NO_EXPLORER_SOURCE)
+    st.stop()
+
+source = explorer.source_select(options)
+model = explorer.resolve(source)
+live = source.startswith("live:") and model is not None and model.training
+explorer.view(source, live)

@@ -1,0 +1,23 @@
+"""Train: pick a prior, press Start, and watch the codes q(z) being pulled into the shape of p(z)."""
+
+import streamlit as st
+
+from ui import state, texts, widgets
+
+st.title(texts.TRAIN_TITLE)
+widgets.intro(texts.TRAIN_INTRO)
+widgets.explanations()
+
+job = state.current_job()
+with st.sidebar:
+    prior = widgets.prior_select(on_change=widgets.on_prior_change)
+    widgets.run_controls(job, widgets.new_train_run)
+    widgets.run_setup()
+widgets.flash_messages()
+
+if job is None:
+    widgets.no_run_view(prior)
+    st.stop()
+
+widgets.phase_strip(state.run_snapshot(job))
+widgets.live_view(job)

