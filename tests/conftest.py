@@ -5,7 +5,7 @@ Playwright Chromium page.
   the sidebar and the session's run); job threads are stopped and Streamlit's caches cleared after.
 * ``streamlit_server`` (session): ``streamlit run dashboard.py`` on a free loopback port with
   isolated data / run / save folders; yields the base URL; killed (process group) at teardown.
-* ``browser`` (session) and ``page``: system Chromium through Playwright. Without Chromium or
+* ``browser`` (module) and ``page``: system Chromium through Playwright. Without Chromium or
   Playwright the browser tests skip — except with ``CI=true``, where that is a failure.
 * ``wait_for_app(page)``: wait until Streamlit has finished the current script run.
 """
@@ -187,6 +187,9 @@ def _browser_missing() -> str | None:
 
 @pytest.fixture(scope="session")
 def browser():
+    """Chromium for the whole session, shared by every browser test module. A running Playwright
+    owns the thread's event loop, so no test module may start a second one (a module-scoped
+    instance was seen still alive when the next module started its own)."""
     reason = _browser_missing()
     if reason is not None:
         if os.environ.get("CI", "").lower() == "true":

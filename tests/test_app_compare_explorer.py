@@ -26,7 +26,6 @@ from aae.config import DataConfig, ModelConfig, PriorConfig, RunConfig
 from aae.data import load_dataset
 from aae.priors import prior_from_config
 from aae.train import Trainer, seeded_model
-from aae import viz
 from ui.components import drawing_state
 
 PAD = "explorer.pad"
@@ -133,7 +132,7 @@ def test_vae_with_swiss_roll_explains_why_it_sits_out(at):
                           "the VAE panel explains itself")[0]
     assert "density" in warning and "§2.1" in warning and "AAE" in warning
     table = at.dataframe[0].value
-    assert list(table["model"]) == ["AE", "VAE (cannot use this prior)", "AAE"]
+    assert list(table["model"]) == ["AE", "VAE (sits out)", "AAE"]
     assert table["fit"].isna().tolist() == [False, True, False]
     plots = [e for e in at.get("plotly_chart")]
     assert len(plots) == 2                                 # AE and AAE scatters; the VAE panel explains

@@ -67,7 +67,7 @@ def settle(page) -> None:
     wait_for_app(page)
 
 
-def wait_for(check: Callable[[], object], what: str, timeout: float = 30.0):
+def wait_for(check: Callable[[], object], what: str, timeout: float = 60.0):
     deadline = time.monotonic() + timeout
     while True:
         value = check()
@@ -225,7 +225,8 @@ def test_a_pen_stroke_places_the_drawing_on_the_map(app):
         const d = ctx.getImageData(Math.round(x * dpr) - r, Math.round(y * dpr) - r, 2 * r + 1, 2 * r + 1).data;
         let hits = 0;
         for (let i = 0; i < d.length; i += 4) {
-            if (Math.abs(d[i] - rgb[0]) < 12 && Math.abs(d[i + 1] - rgb[1]) < 12 && Math.abs(d[i + 2] - rgb[2]) < 12) hits++;
+            const close = (k) => Math.abs(d[i + k] - rgb[k]) < 12;
+            if (close(0) && close(1) && close(2)) hits++;
         }
         return hits;
     }""", [px - box["x"], py - box["y"], list(DRAWING_RGB)])

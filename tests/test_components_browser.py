@@ -48,22 +48,6 @@ PRESETS = {"small": (2, 256, 512, 784), "paper": (2, 1000, 1000, 784)}  # DESIGN
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    if sync_playwright is None or not os.path.exists(CHROMIUM):
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"browser tests cannot run in CI: {MISSING}")
-        pytest.skip(MISSING)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture
 def blank_page(browser):
     page = browser.new_page()

@@ -33,7 +33,7 @@ KINDS = ("ae", "vae", "aae")
 PRIMARY = "aae"                  # the job's primary model: the one that must be able to use the prior
 LIVE_REFRESH_S = 0.5             # three scatters + table: twice a second while training
 PROBE_REFRESH_S = 2.0            # decoders change at most every 2 s (JobOptions.weights_interval)
-PANEL_HEIGHT = 370
+PANEL_HEIGHT = 330
 HEADER_HEIGHT = 84               # title + a two-line blurb above each panel
 PAD_HEIGHT = 330
 PROBE_SCALE = 5                  # 28 px digits shown as 140 px
@@ -221,7 +221,7 @@ def setup_and_controls(job: TrainingJob | None) -> None:
             else:
                 st.button("▶ Resume", key="cmp_resume", type="primary", on_click=_play, args=(job.id,),
                           help=texts.HELP_CMP_RESUME, **common)
-        b[1].button("📦 Shipped checkpoints", key="cmp_shipped", on_click=from_shipped, help=texts.HELP_CMP_SHIPPED,
+        b[1].button("📦 Shipped models", key="cmp_shipped", on_click=from_shipped, help=texts.HELP_CMP_SHIPPED,
                     **common)
         b[2].button("⏭ Step one batch", key="cmp_step", on_click=_step, help=texts.HELP_CMP_STEP,
                     disabled=snap is not None and snap.status == QUEUED, **common)
@@ -358,7 +358,7 @@ def metric_rows(snap: Snapshot, clf) -> list[dict]:
         row = {"model": kind.upper(), "recon": None, "fit": None, "knn": None, "quality": None,
                "confidence": None, "coverage": None}
         if view is not None and view.unavailable:
-            row["model"] = f"{kind.upper()} (cannot use this prior)"
+            row["model"] = f"{kind.upper()} (sits out)"
         elif view is not None and view.codes is not None:
             recon = view.latest.get("recon_error")
             if recon is None and snap.recon_inputs is not None and view.recon_outputs is not None:
@@ -381,7 +381,8 @@ def metrics_table(snap: Snapshot) -> None:
         st.dataframe(
             pd.DataFrame(rows), hide_index=True, width="stretch",
             column_config={
-                "model": st.column_config.TextColumn("model", help="Same backbone, data order and seed."),
+                "model": st.column_config.TextColumn("model", width="small", help="Same backbone, data order and seed. "
+                                                     "A model that sits out cannot use this prior (see its panel)."),
                 "recon": num("reconstruction error ↓", help=texts.HELP_COL_RECON, format="%.4f"),
                 "fit": num("prior fit ↓ (≈1 best)", help=texts.HELP_COL_FIT, format="%.2f"),
                 "knn": num("k-NN accuracy ↑", help=texts.HELP_COL_KNN, format="%.3f"),

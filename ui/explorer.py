@@ -42,7 +42,7 @@ K_DRAW = "explorer.draw"
 N_EVAL = JobOptions().n_eval      # held-out codes on the map: the same fixed batch a live run shows
 LIVE_REFRESH_S = 2.0              # a live source's decoder changes at most this often
 GRID_REFRESH_S = 6.0              # the manifold of a live source: redrawn less often (≈ 60 ms a time)
-PAD_HEIGHT = 400
+PAD_HEIGHT = 370
 SERVER_SCALE = 5                  # Python's decode: 28 px shown as 140 px
 NEAREST_K = 5
 NEAREST_SCALE = 3
@@ -339,7 +339,7 @@ def probe_view(source_key: str) -> None:
     if m.status:
         st.caption(f"Live: {texts.STATUS_LABELS.get(m.status, m.status)} · decoder `{m.version}` · the pad gets "
                    f"the newest decoder at most every {LIVE_REFRESH_S:.0f} s.")
-    top_pad, top_side = st.columns([1.5, 1], gap="large")
+    top_pad, top_side = st.columns([1.9, 1], gap="large")
     interp_box, draw_box = st.columns([1.2, 1], gap="large")
 
     # The drawing and the interpolation ends come first: the pad draws them on the map.

@@ -55,7 +55,9 @@ class K:
     SAVE_NAME = "save_name"
 
 
-_PERSISTENT_PREFIXES = ("setup_", "controls_", "view_", "save_")
+# Keys starting with these keep their values across page switches (``init_session``). Both
+# separators: the Train page's keys use "_" (a "." is awkward in the CSS class ``st-key-<key>``).
+_PERSISTENT_PREFIXES = tuple(f"{group}{sep}" for group in ("setup", "controls", "view", "save") for sep in "_.")
 
 # private session keys
 _RUN = "aae.run"            # the run this session shows

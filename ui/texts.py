@@ -232,7 +232,7 @@ COMPARE_INTRO = (
 )
 NO_COMPARE_RUN = (
     "No comparison yet. Press **▶ Train all three** to train an AE, a VAE and an AAE live, side by side — or "
-    "**📦 Shipped checkpoints** to start from trained models at once."
+    "**📦 Shipped models** to start from the pretrained checkpoints at once."
 )
 COMPARE_MODEL_TITLES = {"ae": "AE · plain autoencoder", "vae": "VAE · variational", "aae": "AAE · adversarial"}
 COMPARE_MODEL_BLURBS = {
@@ -337,7 +337,7 @@ EXPLORER_SERVER_TITLE = "Python's decode"
 EXPLORER_SERVER_CAPTION = "The reference: PyTorch-equivalent decode of the z the pad reported. It should match the pad's digit."
 EXPLORER_NEAREST_TITLE = "Nearest training images"
 EXPLORER_NEAREST_CAPTION = (
-    "The 5 training images closest to Python's decoded digit (L2 distance in pixel space, shown under each). A "
+    "The 5 training images closest to Python's decoded digit (d = L2 distance in pixel space, listed under them). A "
     "model that only memorised its training set would reproduce one of them (paper Fig. 5)."
 )
 EXPLORER_GRID_TITLE = "Manifold of the decoder"

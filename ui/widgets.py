@@ -314,9 +314,12 @@ def _pause(job_id: str) -> None:
 
 
 def _wait_status(job: TrainingJob, predicate) -> None:
-    """Give the job thread a moment to act, so the page that follows shows the new state."""
+    """Give the job thread a moment to act, so the page that follows shows the new state. One more
+    publish is awaited after the status changes: the job announces a pause with its previous
+    snapshot's numbers (a few steps old) and publishes the final ones right after."""
     try:
-        job.wait_for(predicate, timeout=COMMAND_TIMEOUT_S)
+        snap = job.wait_for(predicate, timeout=COMMAND_TIMEOUT_S)
+        job.wait_for(lambda s: s.version > snap.version, timeout=COMMAND_TIMEOUT_S)
     except TimeoutError:
         pass
 
