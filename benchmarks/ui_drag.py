@@ -172,7 +172,8 @@ def main() -> None:
 
     from playwright.sync_api import sync_playwright
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        tmp = os.environ.get("UI_DRAG_KEEP") or tmp_dir     # set to a folder to keep the server log
         server, url = start_server(Path(tmp))
         try:
             with sync_playwright() as p:
@@ -194,8 +195,14 @@ def main() -> None:
                     what, source = "the Train page's AAE run", "Train run"
                 go(page, "Latent explorer")
                 choose(page, "Model", source)
-                choose(page, "Model", "— AAE")
-                page.locator(".st-key-explorer_server img").wait_for(timeout=60_000)
+                if args.run == "compare":
+                    choose(page, "Model", "— AAE")
+                try:
+                    page.locator(".st-key-explorer_server img").wait_for(timeout=60_000)
+                except Exception:
+                    page.screenshot(path=str(Path(tmp) / "failed.png"), full_page=True)
+                    print(f"the Explorer did not show the run; screenshot and server log in {tmp}")
+                    raise
                 print(f"chromium {browser.version}; {what} trains at full speed on the server meanwhile; "
                       f"{os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f}")
 

@@ -202,6 +202,23 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
+def take_screenshot(browser, url: str, path: Path, prior: str, seconds: float = 20.0) -> str:
+    """The Train page of a fresh run of ``prior`` after ``seconds`` of training (then paused)."""
+    shot = browser.new_page(viewport={"width": 1400, "height": 1100})
+    shot.goto(url)
+    shot.wait_for_selector(APP_IDLE, state="attached", timeout=120_000)
+    choose(shot, "setup_prior", prior)
+    shot.wait_for_selector(APP_IDLE, state="attached")
+    control(shot, "ctl_play").click()
+    wait_until(lambda: scatter_points(shot) > 0, 120, "the screenshot run's scatter")
+    time.sleep(seconds)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shot.screenshot(path=str(path))
+    control(shot, "ctl_play").click()                                       # pause it again
+    shot.close()
+    return str(path)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=10.0, help="length of the memory part (default 10)")
@@ -209,6 +226,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3, help="attached/detached window pairs")
     ap.add_argument("--screenshot", type=Path, help="also save the Train page after ~20 s of training here")
     ap.add_argument("--prior", default="Swiss roll", help="prior (display name) of the screenshot's run")
+    ap.add_argument("--screenshot-only", action="store_true", help="only take the --screenshot, measure nothing")
     ap.add_argument("--serve", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
@@ -251,6 +269,9 @@ def main() -> None:
 
             wait_until(healthy, 120, "the server")
             t_healthy = time.monotonic()
+            if args.screenshot_only:
+                print(take_screenshot(browser, url, args.screenshot or ROOT / "docs" / "train_page.png", args.prior))
+                return
             page.goto(url)
             page.wait_for_selector(APP_IDLE, state="attached", timeout=120_000)
             t_page = time.monotonic()
@@ -328,19 +349,7 @@ def main() -> None:
 
             # ---------------------------------------------------------------- screenshot
             if args.screenshot:
-                shot = browser.new_page(viewport={"width": 1400, "height": 1100})
-                shot.goto(url)
-                shot.wait_for_selector(APP_IDLE, state="attached", timeout=60_000)
-                choose(shot, "setup_prior", args.prior)
-                shot.wait_for_selector(APP_IDLE, state="attached")
-                control(shot, "ctl_play").click()
-                wait_until(lambda: scatter_points(shot) > 0, 120, "the screenshot run's scatter")
-                time.sleep(20)
-                args.screenshot.parent.mkdir(parents=True, exist_ok=True)
-                shot.screenshot(path=str(args.screenshot))
-                results["screenshot"] = str(args.screenshot)
-                control(shot, "ctl_play").click()                           # pause it again
-                shot.close()
+                results["screenshot"] = take_screenshot(browser, url, args.screenshot, args.prior)
 
             # ---------------------------------------------------------------- 4. memory
             page.goto(run_url)

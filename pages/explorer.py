@@ -15,6 +15,4 @@ if not options:
     st.stop()
 
 source = explorer.source_select(options)
-model = explorer.resolve(source)
-live = source.startswith("live:") and model is not None and model.training
-explorer.view(source, live)
+explorer.view(source, live=explorer.is_training(source))

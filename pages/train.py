@@ -19,5 +19,7 @@ if job is None:
     widgets.no_run_view(prior)
     st.stop()
 
-widgets.phase_strip(state.run_snapshot(job))
+snap = state.run_snapshot(job)
+widgets.run_banner(snap)
+widgets.phase_strip(snap)
 widgets.live_view(job)

@@ -256,3 +256,18 @@ def test_the_compare_run_is_in_the_url_and_reattaches(at, app_test):
     again.switch_page("pages/compare.py").run()
     assert not again.exception
     assert any(f"run `{run_id}`" in m.value for m in again.markdown)
+
+
+def test_a_damaged_checkpoint_is_reported_not_raised(at, checkpoints, tmp_path, monkeypatch):
+    import shutil
+
+    import ui.state
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    shutil.copy(checkpoints["aae-gaussian"], folder / "aae-gaussian.json")
+    (folder / "aae-gaussian.safetensors").write_bytes(b"\x80\x04 a pickle, not tensors")
+    monkeypatch.setattr(ui.state, "SHIPPED_CHECKPOINTS", folder)
+    st.cache_data.clear()
+    at.switch_page("pages/explorer.py").run()
+    assert not at.exception
+    assert any("cannot be loaded" in e.value for e in at.error)

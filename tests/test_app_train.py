@@ -211,6 +211,7 @@ def test_failed_run_shows_its_error_and_what_to_do(app_test):
     _assert_clean(at)
     assert "simulated failure" in _texts(at.sidebar.error)
     assert texts.FAILED_WHAT_TO_DO in _texts(at.sidebar.caption)
+    assert "This run failed" in _texts(at.main.error) and "simulated failure" in _texts(at.main.error)
     assert at.button(key="ctl_play").label == "Start a new run"
 
 
@@ -261,3 +262,21 @@ def test_offline_download_fails_with_a_clear_message(app_test, monkeypatch):
     at.button(key="ctl_play").click().run()                           # Start refuses, and says why
     assert "download it first" in _texts(at.error)
     assert not _registry().jobs()
+
+
+def test_switching_pages_keeps_the_run_and_the_setup(app_test):
+    at = app_test()
+    at.run()
+    at.selectbox(key=state.K.PRIOR).select("mog10").run()
+    at.button(key="ctl_step").click().run()
+    run_id = _job(at).id
+    other_pages = [p for p in ("pages/compare.py", "pages/explorer.py") if (state.REPO_ROOT / p).is_file()]
+    if not other_pages:
+        pytest.skip("no other page to switch to yet")
+    at.switch_page(other_pages[0]).run()
+    _assert_clean(at)
+    assert at.query_params["run"] == run_id                           # written back after the switch
+    at.switch_page("pages/train.py").run()
+    _assert_clean(at)
+    assert at.selectbox(key=state.K.PRIOR).value == "mog10"
+    assert _step_metric(at) == 1

@@ -152,7 +152,6 @@ class Explorable:
     labels: np.ndarray | None                            # (N,)
     bounds: tuple[float, float]
     encode: Callable[[np.ndarray], np.ndarray] | None    # (28, 28) in [0, 1] -> z (2,)
-    training: bool = False
     status: str = ""
 
 
@@ -218,7 +217,15 @@ def resolve(source_key: str) -> Explorable | None:
                       data_root=cfg.data.root, data_seed=cfg.data.seed, weights=view.decoder_weights,
                       version=view.decoder_version, codes=codes, labels=labels,
                       bounds=_window(kind, prior, codes), encode=encode,
-                      training=snap.status in (RUNNING, QUEUED, LOADING), status=snap.status)
+                      status=snap.status)
+
+
+def is_training(source_key: str) -> bool:
+    """Whether a source is a run that is loading, queued or training (its view must refresh)."""
+    if not source_key.startswith("live:"):
+        return False
+    job = state.registry().get(source_key.split(":", 2)[1])
+    return job is not None and job.peek().status in (RUNNING, QUEUED, LOADING)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -331,10 +338,20 @@ def view(source_key: str, live: bool) -> None:
     st.fragment(manifold_view, run_every=GRID_REFRESH_S if live else None)(source_key)
 
 
-def probe_view(source_key: str) -> None:
-    m = resolve(source_key)
+def _resolve_or_say(source_key: str) -> Explorable | None:
+    try:
+        m = resolve(source_key)
+    except ckpt.CheckpointError as e:      # listed (its JSON is valid) but its weights are not
+        st.error(texts.EXPLORER_BAD_CHECKPOINT.format(error=e))
+        return None
     if m is None:
-        st.info(texts.LOADING if source_key.startswith("live:") else "This model cannot be shown.")
+        st.info(texts.LOADING)
+    return m
+
+
+def probe_view(source_key: str) -> None:
+    m = _resolve_or_say(source_key)
+    if m is None:
         return
     if m.status:
         st.caption(f"Live: {texts.STATUS_LABELS.get(m.status, m.status)} · decoder `{m.version}` · the pad gets "
@@ -371,7 +388,10 @@ def probe_view(source_key: str) -> None:
 
 
 def manifold_view(source_key: str) -> None:
-    m = resolve(source_key)
+    try:
+        m = resolve(source_key)
+    except ckpt.CheckpointError:
+        return                             # the probe's fragment says what is wrong
     if m is None:
         return
     st.markdown(f"**{texts.EXPLORER_GRID_TITLE}**")

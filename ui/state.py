@@ -29,6 +29,7 @@ import streamlit as st
 from aae.config import DataConfig, ModelConfig, PriorConfig, RunConfig, TrainConfig
 from aae.jobs import JobRegistry, Snapshot, TrainingJob
 from ui import texts
+from ui.charts import LAYER_PRIOR
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_CHECKPOINTS = REPO_ROOT / "checkpoints"
@@ -83,7 +84,7 @@ def _defaults() -> dict[str, Any]:
         K.NOISE: train.d_input_noise,
         K.SEED: train.seed,
         K.SPEED: speed_label(None),
-        K.LAYERS: ["p(z)"],
+        K.LAYERS: [LAYER_PRIOR],
         K.SAVE_DIR: str(user_checkpoint_dir()),
         K.SAVE_NAME: "",
     }

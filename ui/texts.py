@@ -366,3 +366,4 @@ CMP_SETTINGS = (
     "▶ Train all three uses the Train page's settings: {preset} network, {dataset}, seed {seed} (and its advanced "
     "settings). 📦 uses the checkpoints' own."
 )
+EXPLORER_BAD_CHECKPOINT = "This checkpoint cannot be loaded: {error}"

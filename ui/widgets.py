@@ -403,6 +403,15 @@ def _zip_checkpoint(json_path: str) -> bytes:
 
 # =================================================================================== phase strip
 
+def run_banner(snap: Snapshot) -> None:
+    """A failed or ended run says so above the live view (the sidebar repeats it on every page)."""
+    if snap.status == FAILED and snap.error:
+        st.error(f"**This run failed.** {snap.error}\n\n{texts.FAILED_WHAT_TO_DO}", icon=":material/error:")
+    elif not snap.active:
+        st.info(texts.RUN_ENDED.format(status=snap.status), icon=":material/stop_circle:")
+
+
+
 def phase_strip(snap: Snapshot) -> None:
     """The three phases of a batch as boxes: the one just run highlighted, the next one dashed,
     and a sentence saying what just happened."""
@@ -494,8 +503,8 @@ def _latent_panel(job_id: str, signature: tuple) -> None:
         if snap.status != QUEUED:
             st.info(texts.LOADING if snap.active else "This run has no model to show.")
         return
-    chosen = st.pills("Layers", charts.LAYERS, selection_mode="multi", key=K.LAYERS, help=texts.HELP_LAYERS,
-                      label_visibility="collapsed")
+    chosen = st.pills("Layers on the plot", charts.LAYERS, selection_mode="multi", key=K.LAYERS,
+                      help=texts.HELP_LAYERS)
     info = DATASETS.get(snap.config.data.name)
     spec = charts.latent_spec(snap, charts.Layers.from_names(chosen), info.class_names if info else None)
     with st.container(key="aae_latent"):   # CSS class st-key-aae_latent: tests and scripts find the chart
