@@ -829,13 +829,6 @@ def _record_on_curve(history: History, key: str, value: float) -> None:
         history.columns[key][-1] = value
 
 
-def default_torch_threads() -> int:
-    """Threads for training on a CPU: leave one core to the server and the browser. On a busy
-    2-core machine two OpenMP threads that keep being descheduled ran 5–10× slower than one
-    (benchmarks/train_throughput.py --threads 1 vs 2)."""
-    return max(1, (os.cpu_count() or 1) - 1)
-
-
 def default_max_running() -> int:
     """One training job per GPU; on a CPU, one per core but one (the UI needs a core too)."""
     if torch.cuda.is_available():
@@ -853,12 +846,7 @@ class JobRegistry:
 
     def __init__(self, *, max_running: int | None = None, idle_pause: float = 600.0,
                  idle_forget: float = 3600.0, reap_interval: float = 5.0,
-                 autosave_dir: str | os.PathLike | None = None, options: JobOptions = JobOptions(),
-                 torch_threads: int | None = None) -> None:
-        """``torch_threads``: set PyTorch's (process-wide) CPU thread count for training; None
-        leaves it as it is (the dashboard passes ``default_torch_threads()``)."""
-        if torch_threads is not None:
-            torch.set_num_threads(max(1, int(torch_threads)))
+                 autosave_dir: str | os.PathLike | None = None, options: JobOptions = JobOptions()) -> None:
         self.max_running = max_running or default_max_running()
         self.idle_pause = idle_pause
         self.idle_forget = idle_forget
