@@ -110,6 +110,9 @@ class ModelView:
     arrows: np.ndarray | None = None            # (n_arrows, 4): z_x, z_y, push_x, push_y (AAE)
     decoder_weights: tuple[tuple[np.ndarray, np.ndarray], ...] | None = None
     decoder_version: str = ""
+    # Encoder Linear layers (same format and cadence as the decoder's) so pages can encode a drawn
+    # digit without touching the live model (aae.viz.encode_with_weights: η = 0 for universal).
+    encoder_weights: tuple[tuple[np.ndarray, np.ndarray], ...] | None = None
     unavailable: str | None = None              # why this model is not training (e.g. VAE + swiss roll)
 
 
@@ -200,6 +203,7 @@ class _ModelState:
         self.d_grid = self.arrows = None
         self.d_acc_eval: float | None = None
         self.weights: tuple | None = None
+        self.encoder_weights: tuple | None = None
         self.weights_step = -1
         self.last_good: dict[str, torch.Tensor] | None = None
         self.view: ModelView | None = None
@@ -712,13 +716,15 @@ class TrainingJob:
             if finite and do_weights and (st.weights is None or tr.step_count != st.weights_step):
                 st.weights = tuple((_freeze(_np(l.weight)), _freeze(_np(l.bias)))
                                    for l in model.decoder.linear_layers())
+                st.encoder_weights = tuple((_freeze(_np(l.weight)), _freeze(_np(l.bias)))
+                                           for l in model.encoder.net if isinstance(l, torch.nn.Linear))
                 st.weights_step = tr.step_count
         finally:
             model.train(was_training)
         view = ModelView(
             kind=st.kind, history=st.history.arrays(), latest=latest, codes=_freeze(codes_np),
             samples=_freeze(samples.reshape(-1, 28, 28)), recon_outputs=_freeze(recon.reshape(-1, 28, 28)),
-            d_grid=st.d_grid, arrows=st.arrows, decoder_weights=st.weights,
+            d_grid=st.d_grid, arrows=st.arrows, decoder_weights=st.weights, encoder_weights=st.encoder_weights,
             decoder_version=f"{self.id}-{st.kind}-{st.weights_step}", unavailable=st.unavailable)
         st.view = view
         return view, finite, dt

@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/ui_live.py                  # full run (memory part: 10 minutes)
     .venv/bin/python benchmarks/ui_live.py --minutes 2      # quicker
     .venv/bin/python benchmarks/ui_live.py --screenshot docs/train_page.png
+    .venv/bin/python benchmarks/ui_live.py --screenshot-only --screenshot docs/train_page.png   # just the picture
 
 It starts `streamlit run dashboard.py` itself (through a thin wrapper that logs timings and step
 counts from inside the server, see ``--serve``) with its data, runs and checkpoints in a temporary
@@ -191,7 +192,8 @@ def pretrained_checkpoint(folder: Path) -> tuple[str, bool]:
 
 def steps_per_sec(log: list[dict], job: str, start: float, end: float) -> float | None:
     pts = [(r["t"], r["step"]) for r in log
-           if r["kind"] == "step" and r["job"] == job and start + SETTLE_S <= r["t"] <= end and r["status"] == "running"]
+           if r["kind"] == "step" and r["job"] == job and r["status"] == "running"
+           and start + SETTLE_S <= r["t"] <= end]
     if len(pts) < 2 or pts[-1][0] - pts[0][0] <= 0:
         return None
     return (pts[-1][1] - pts[0][1]) / (pts[-1][0] - pts[0][0])
@@ -225,7 +227,7 @@ def main() -> None:
     ap.add_argument("--window", type=float, default=20.0, help="seconds per throughput window")
     ap.add_argument("--rounds", type=int, default=3, help="attached/detached window pairs")
     ap.add_argument("--screenshot", type=Path, help="also save the Train page after ~20 s of training here")
-    ap.add_argument("--prior", default="Swiss roll", help="prior (display name) of the screenshot's run")
+    ap.add_argument("--prior", default="Gaussian", help="prior (display name) of the screenshot's run")
     ap.add_argument("--screenshot-only", action="store_true", help="only take the --screenshot, measure nothing")
     ap.add_argument("--serve", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -316,7 +318,8 @@ def main() -> None:
                 ms = [r["ms"] for r in log if r["kind"] == "fragment" and r["name"] == name
                       and any(s <= r["t"] <= e for s, e in att_windows)]
                 if ms:
-                    per_fragment[name] = f"median {statistics.median(ms):.1f} ms, p90 {pct(ms, 0.9):.1f} ms, n={len(ms)}"
+                    per_fragment[name] = (f"median {statistics.median(ms):.1f} ms, p90 {pct(ms, 0.9):.1f} ms, "
+                                          f"n={len(ms)}")
             idle_runs = [r for r in log if r["kind"] == "run" and r["fragment"]
                          and any(s + SETTLE_S <= r["t"] <= e for st_, s, e in windows if st_ == "detached")]
             if attached and detached:
@@ -361,7 +364,8 @@ def main() -> None:
                 samples.append((time.monotonic(), proc.memory_info().rss / 2**20))
                 time.sleep(MEMORY_SAMPLE_S)
             half = samples[len(samples) // 2:]
-            results[f"server RSS over {args.minutes:g} min: peak (MB, target ≤ 1536)"] = round(max(m for _, m in samples))
+            results[f"server RSS over {args.minutes:g} min: peak (MB, target ≤ 1536)"] = \
+                round(max(m for _, m in samples))
             results[f"server RSS growth over the last {args.minutes / 2:g} min (MB, target ≤ 20)"] = \
                 round(half[-1][1] - half[0][1], 1)
             results["server RSS start → end (MB)"] = f"{samples[0][1]:.0f} → {samples[-1][1]:.0f}"

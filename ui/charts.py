@@ -216,8 +216,8 @@ def latent_spec(snap, layers: Layers, class_names: tuple[str, ...] | None = None
                       "legend": {"orient": "top", "direction": "horizontal", "columns": 10, "symbolType": "circle",
                                  "labelFontSize": 13, "symbolSize": 120}},
             "opacity": {"condition": {"param": "pick", "value": 0.85}, "value": 0.07},
-            "tooltip": [{"field": "class", "title": "class"},
-                        {"field": "z1", "format": ".2f", "title": "z₁"}, {"field": "z2", "format": ".2f", "title": "z₂"}],
+            "tooltip": [{"field": "class", "title": "class"}, {"field": "z1", "format": ".2f", "title": "z₁"},
+                        {"field": "z2", "format": ".2f", "title": "z₂"}],
         }})
     if layers.arrows and snap.arrows is not None:
         datasets["arrows"] = _arrow_frame(np.asarray(snap.arrows, np.float32), lo, hi)

@@ -205,7 +205,8 @@ FAILED_WHAT_TO_DO = (
     "*Advanced settings* (or raise the discriminator noise), or choose the *MNIST 5k* dataset."
 )
 QUEUED = (
-    ":material/hourglass_top: Queued: {ahead} ahead of this one. This server trains at most {cap} at a time; this run starts "
+    ":material/hourglass_top: Queued: {ahead} ahead of this one. This server trains at most {cap} at a time; "
+    "this run starts "
     "as soon as one of them is paused or stopped."
 )
 LOADING = "Loading the dataset and building the network…"

@@ -20,12 +20,12 @@ import numpy as np
 import streamlit as st
 
 from aae import checkpoints as ckpt
-from aae.config import ConfigError, PriorConfig, TrainConfig
+from aae.config import ConfigError, PriorConfig
 from aae.data import DATASETS, DatasetUnavailable, download_dataset, is_available
 from aae.jobs import FAILED, LOADING, PAUSED, QUEUED, RUNNING, Snapshot, TrainingJob
 from aae.models import PRESET_HIDDEN
 from aae.priors import PRIORS
-from aae.train import adversarial_lrs, device_description, resolve_device
+from aae.train import device_description, resolve_device
 from ui import charts, state, texts
 from ui.state import K
 
@@ -99,7 +99,8 @@ def dataset_select(key: str = K.DATASET, *, disabled: bool = False) -> tuple[str
         st.caption(":material/check_circle: On this machine.")
         return name, True
     st.caption(f"Not on this machine yet. {DATASETS[name].description}")
-    if st.button(f"Download {DATASETS[name].display_name}", icon=":material/download:", key=f"download_{name}", help=texts.HELP_DOWNLOAD):
+    if st.button(f"Download {DATASETS[name].display_name}", icon=":material/download:", key=f"download_{name}",
+                 help=texts.HELP_DOWNLOAD):
         return name, _download(name)
     return name, False
 
@@ -364,7 +365,8 @@ def _save_popover(job: TrainingJob | None, snap: Snapshot | None, active: bool) 
             path = snap.saved_path
         if path and Path(path).is_file():
             st.caption(f"Saved: `{path}`")
-            st.download_button("Download (.zip)", icon=":material/download:", data=functools.partial(_zip_checkpoint, path),
+            st.download_button("Download (.zip)", icon=":material/download:",
+                               data=functools.partial(_zip_checkpoint, path),
                                file_name=Path(path).with_suffix(".zip").name, mime="application/zip",
                                key="ctl_download", help="Both files of the checkpoint, zipped.")
 
