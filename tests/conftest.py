@@ -5,7 +5,7 @@ Playwright Chromium page.
   the sidebar and the session's run); job threads are stopped and Streamlit's caches cleared after.
 * ``streamlit_server`` (session): ``streamlit run dashboard.py`` on a free loopback port with
   isolated data / run / save folders; yields the base URL; killed (process group) at teardown.
-* ``browser`` (module) and ``page``: system Chromium through Playwright. Without Chromium or
+* ``browser`` (session) and ``page``: system Chromium through Playwright. Without Chromium or
   Playwright the browser tests skip — except with ``CI=true``, where that is a failure.
 * ``wait_for_app(page)``: wait until Streamlit has finished the current script run.
 """

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from aae import viz
 from aae.priors import make_prior
 from ui import texts
 
@@ -144,26 +145,11 @@ def background_uri(prior_name: str, prior_scale: float, d_grid: np.ndarray | Non
     return _data_uri(np.clip(rgba, 0, 255).astype(np.uint8))
 
 
-def image_grid(images: np.ndarray, ncols: int, *, scale: int = 2, pad: int = 1) -> np.ndarray:
-    """Tile (N, 28, 28) images in [0, 1] into one uint8 picture, ``ncols`` per row, upscaled by
-    ``scale`` (nearest neighbour: pixels stay crisp on a projector), ``pad`` grey pixels between."""
-    imgs = np.clip(np.asarray(images, np.float32), 0, 1)
-    n, h, w = imgs.shape
-    nrows = -(-n // ncols)
-    tiles = np.ones((nrows * ncols, h, w), np.float32) * 0.5
-    tiles[:n] = imgs
-    tiles = np.pad(tiles, ((0, 0), (pad, pad), (pad, pad)), constant_values=0.5)
-    grid = tiles.reshape(nrows, ncols, h + 2 * pad, w + 2 * pad).transpose(0, 2, 1, 3)
-    grid = grid.reshape(nrows * (h + 2 * pad), ncols * (w + 2 * pad))
-    grid = np.repeat(np.repeat(grid, scale, axis=0), scale, axis=1)
-    return (grid * 255).astype(np.uint8)
-
-
 def image_grid_html(images: np.ndarray, ncols: int, *, name: str, alt: str) -> str:
     """An image grid as an ``<img>`` with the PNG inline. Inline, not ``st.image``: a live fragment
     replaces its media files several times a second and the browser then asks for deleted ones
     (404, a broken-image flash). ``pixelated`` keeps digits crisp when the browser scales them up."""
-    uri = _data_uri(image_grid(images, ncols, scale=1))
+    uri = _data_uri((viz.image_grid(images, ncols) * 255).astype(np.uint8))
     return (f'<img src="{uri}" alt="{alt}" data-grid="{name}" '
             f'style="width:100%;image-rendering:pixelated;border-radius:4px;display:block">')
 
