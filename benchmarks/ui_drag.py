@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import os
 import socket
 import subprocess
@@ -184,7 +185,7 @@ def main() -> None:
                 # a run that trains while we measure, at full speed
                 if args.run == "compare":
                     go(page, "Compare AE · VAE · AAE")
-                    page.get_by_role("button", name="▶ Train all three").click()
+                    page.get_by_role("button", name=re.compile("Train all three")).click()
                     settle(page)
                     page.locator(".st-key-cmp_table").wait_for(timeout=120_000)
                     what, source = "a Compare run (AE + VAE + AAE in lockstep)", "Compare run"

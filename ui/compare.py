@@ -210,22 +210,22 @@ def setup_and_controls(job: TrainingJob | None) -> None:
         common = dict(width="stretch")
         with b[0]:
             if snap is None or not snap.active:
-                st.button("▶ Train all three", key="cmp_train", type="primary", on_click=new_run, args=(False,),
+                st.button("Train all three", icon=":material/play_arrow:", key="cmp_train", type="primary", on_click=new_run, args=(False,),
                           help=texts.HELP_CMP_TRAIN, **common)
             elif snap.status in (RUNNING, QUEUED):
-                st.button("⏸ Pause", key="cmp_pause", type="primary", on_click=_pause, args=(job.id,),
+                st.button("Pause", icon=":material/pause:", key="cmp_pause", type="primary", on_click=_pause, args=(job.id,),
                           help=texts.HELP_PAUSE, **common)
             elif snap.status == LOADING:
                 st.button("⌛ Loading…", key="cmp_loading", type="primary", disabled=True, help=texts.LOADING,
                           **common)
             else:
-                st.button("▶ Resume", key="cmp_resume", type="primary", on_click=_play, args=(job.id,),
+                st.button("Resume", icon=":material/play_arrow:", key="cmp_resume", type="primary", on_click=_play, args=(job.id,),
                           help=texts.HELP_CMP_RESUME, **common)
-        b[1].button("📦 Shipped models", key="cmp_shipped", on_click=from_shipped, help=texts.HELP_CMP_SHIPPED,
+        b[1].button("Shipped models", icon=":material/inventory_2:", key="cmp_shipped", on_click=from_shipped, help=texts.HELP_CMP_SHIPPED,
                     **common)
-        b[2].button("⏭ Step one batch", key="cmp_step", on_click=_step, help=texts.HELP_CMP_STEP,
+        b[2].button("Step one batch", icon=":material/skip_next:", key="cmp_step", on_click=_step, help=texts.HELP_CMP_STEP,
                     disabled=snap is not None and snap.status == QUEUED, **common)
-        b[3].button("↺ Reset", key="cmp_reset", on_click=new_run, args=(True,), help=texts.HELP_CMP_RESET,
+        b[3].button("Reset", icon=":material/restart_alt:", key="cmp_reset", on_click=new_run, args=(True,), help=texts.HELP_CMP_RESET,
                     disabled=job is None, **common)
         s = state.setup()
         st.caption(texts.CMP_SETTINGS.format(preset=s.preset, dataset=DATASETS[s.dataset].display_name
@@ -311,7 +311,7 @@ def _panels(job_id: str, signature: tuple) -> None:
                 st.info(texts.LOADING)
             elif view.unavailable:
                 with st.container(key=f"cmp_unavailable_{kind}"):
-                    st.warning(view.unavailable, icon="🚫")
+                    st.warning(view.unavailable, icon=":material/block:")
                 st.image(charts.prior_preview_png(snap.config.prior.name, float(snap.config.prior.scale)),
                          width=150, caption="p(z): sampling is easy, its density has no formula")
             else:

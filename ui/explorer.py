@@ -481,6 +481,6 @@ def _draw_section(m: Explorable) -> np.ndarray | None:
         recon = viz.decode_with_weights(m.weights, z)[0]
         with st.container(key="explorer_drawing"):
             st.image(viz.paper(recon, 4), width=112, caption=f"reconstruction · z = {_fmt(z)}")
-        st.button("📍 Move the probe here", key="explorer_to_drawing", on_click=_move_probe,
+        st.button("Move the probe here", icon=":material/my_location:", key="explorer_to_drawing", on_click=_move_probe,
                   args=((float(z[0]), float(z[1])),), help=texts.HELP_PROBE_TO_DRAWING)
         return z

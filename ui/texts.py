@@ -232,8 +232,8 @@ COMPARE_INTRO = (
     "with all three decoders.",
 )
 NO_COMPARE_RUN = (
-    "No comparison yet. Press **▶ Train all three** to train an AE, a VAE and an AAE live, side by side — or "
-    "**📦 Shipped models** to start from the pretrained checkpoints at once."
+    "No comparison yet. Press **Train all three** to train an AE, a VAE and an AAE live, side by side — or "
+    "**Shipped models** to start from the pretrained checkpoints at once."
 )
 COMPARE_MODEL_TITLES = {"ae": "AE · plain autoencoder", "vae": "VAE · variational", "aae": "AAE · adversarial"}
 COMPARE_MODEL_BLURBS = {
@@ -285,7 +285,7 @@ CMP_VAE_FALLBACK = (
 )
 CMP_MISSING_CHECKPOINTS = (
     "Shipped checkpoints not found: {names}. Generate them with `python -m aae pretrain` (or train live with "
-    "**▶ Train all three**)."
+    "**Train all three**)."
 )
 HELP_COL_RECON = (
     "Mean squared error per pixel between the ten fixed test digits (one per class) and their reconstructions; "
@@ -364,7 +364,7 @@ EXPLORER_NO_ENCODER = (
 )
 EXPLORER_NO_DATASET = "The training images of {name} are not on this machine, so the nearest images are not shown."
 CMP_SETTINGS = (
-    "▶ Train all three uses the Train page's settings: {preset} network, {dataset}, seed {seed} (and its advanced "
-    "settings). 📦 uses the checkpoints' own."
+    "Train all three uses the Train page's settings: {preset} network, {dataset}, seed {seed} (and its advanced "
+    "settings). Shipped models uses the checkpoints' own."
 )
 EXPLORER_BAD_CHECKPOINT = "This checkpoint cannot be loaded: {error}"
