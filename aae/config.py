@@ -114,12 +114,16 @@ class TrainConfig(_Serializable):
     # Defaults chosen by the sweep in benchmarks/sweep_defaults.py (see README, "Defaults").
     batch_size: int = 100           # the paper's batch size
     lr_recon: float = 1e-3          # Adam, reconstruction phase (encoder + decoder)
+    weight_decay: float = 0.0       # decoupled weight decay (AdamW) of the reconstruction phase
+    input_dropout: float = 0.0      # reconstruction phase: share of input pixels zeroed (denoising)
     lr_disc: float | None = None    # Adam, regularisation phase: discriminator (None: per prior, see below)
     lr_gen: float | None = None     # Adam, regularisation phase: encoder as generator (None: per prior)
     # None picks aae.train.ADVERSARIAL_LR for the prior: the sweep found no single setting that fits
     # both the Gaussian and the multi-modal priors (mixture, swiss roll) quickly.
     beta1: float = 0.5              # Adam β1 for the adversarial optimisers (GAN practice)
     d_input_noise: float = 0.0      # std of Gaussian noise added to D's inputs (both real and fake)
+    disc_steps: int = 1             # discriminator updates per batch (fresh prior samples each time)
+    d_penalty: float = 0.0          # R1 gradient penalty on D at prior samples: (γ/2)·E‖∇D(z)‖²
     seed: int = 0                   # seeds the model init, batches and noise
     device: str = "auto"            # auto: cuda, then mps, then cpu
 
@@ -131,9 +135,17 @@ class TrainConfig(_Serializable):
             if value is None and name != "lr_recon":
                 continue
             _check(_is_number(value) and 0 < value <= 1, f"train.{name} must be a number in (0, 1], got {value!r}")
+        _check(_is_number(self.weight_decay) and 0 <= self.weight_decay <= 1,
+               f"train.weight_decay must be a number in [0, 1], got {self.weight_decay!r}")
+        _check(_is_number(self.input_dropout) and 0 <= self.input_dropout < 1,
+               f"train.input_dropout must be a number in [0, 1), got {self.input_dropout!r}")
         _check(_is_number(self.beta1) and 0 <= self.beta1 < 1, f"train.beta1 must be in [0, 1), got {self.beta1!r}")
         _check(_is_number(self.d_input_noise) and 0 <= self.d_input_noise <= 10,
                f"train.d_input_noise must be a number in [0, 10], got {self.d_input_noise!r}")
+        _check(_is_number(self.d_penalty) and 0 <= self.d_penalty <= 100,
+               f"train.d_penalty must be a number in [0, 100], got {self.d_penalty!r}")
+        _check(_is_int(self.disc_steps) and 1 <= self.disc_steps <= 10,
+               f"train.disc_steps must be an integer in [1, 10], got {self.disc_steps!r}")
         _check(_is_int(self.seed) and 0 <= self.seed < 2**63, f"train.seed must be an integer ≥ 0, got {self.seed!r}")
         _check(self.device in DEVICES or (isinstance(self.device, str) and self.device.startswith("cuda:")),
                f"train.device must be one of {DEVICES} or 'cuda:N', got {self.device!r}")

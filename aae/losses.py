@@ -61,6 +61,18 @@ def discriminator_loss(d_logits_prior: torch.Tensor, d_logits_posterior: torch.T
     return real + fake
 
 
+def r1_penalty(d_logits_prior: torch.Tensor, z_prior: torch.Tensor, gamma: float) -> torch.Tensor:
+    """R1 gradient penalty (Mescheder et al. 2018) on D at prior samples:
+
+        R1 = (γ/2) E_{z~p}[ ‖∇_z D(z)‖² ]
+
+    Keeps D's logit surface smooth where the prior lives, which damps the oscillation of the
+    adversarial game. ``z_prior`` must have ``requires_grad`` set before D was applied to it.
+    """
+    (grad,) = torch.autograd.grad(d_logits_prior.sum(), z_prior, create_graph=True)
+    return 0.5 * gamma * grad.pow(2).sum(dim=1).mean()
+
+
 def generator_loss(d_logits_posterior: torch.Tensor) -> torch.Tensor:
     """The encoder's loss as generator, in the non-saturating form of Goodfellow et al.:
 

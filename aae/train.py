@@ -136,9 +136,10 @@ class Trainer:
         self.step_count = 0    # completed batches
         self.phase_index = 0   # next phase of the current batch
         self._batch: Batch | None = None
+        self._codes: tuple[Batch, torch.Tensor] | None = None  # discriminator phase -> generator phase
 
         enc, dec = model.encoder.parameters(), model.decoder.parameters()
-        self.opt_recon = torch.optim.Adam([*enc, *dec], lr=config.lr_recon)
+        self.opt_recon = torch.optim.AdamW([*enc, *dec], lr=config.lr_recon, weight_decay=config.weight_decay)
         if model.kind == "aae":
             lr_disc, lr_gen = adversarial_lrs(config, prior.name)
             self.opt_disc = torch.optim.Adam(model.discriminator.parameters(), lr=lr_disc,
@@ -177,7 +178,12 @@ class Trainer:
     def reconstruction_step(self, batch: Batch) -> dict[str, float]:
         """Phase 1: update encoder + decoder on the reconstruction loss (+ KL for a VAE)."""
         self.model.train()
-        out = self.model.encoder(batch.x, sample=True, generator=self.generator)
+        self._codes = None  # the encoder is about to change: codes of an earlier phase are stale
+        x_in = batch.x
+        if self.config.input_dropout > 0:  # denoising: encode a damaged image, rebuild the clean one
+            keep = torch.rand(x_in.shape, generator=self.generator, device=x_in.device) >= self.config.input_dropout
+            x_in = x_in * keep
+        out = self.model.encoder(x_in, sample=True, generator=self.generator)
         logits = self.model.decoder(out.z)                                  # (B, 784)
         rec = losses.reconstruction_loss(logits, batch.x)
         metrics = {"recon": rec.item()}
@@ -195,18 +201,26 @@ class Trainer:
         return metrics
 
     def discriminator_step(self, batch: Batch) -> dict[str, float]:
-        """Phase 2a: update D to output 1 on z ~ p(z) and 0 on the encoder's codes."""
+        """Phase 2a: update D to output 1 on z ~ p(z) and 0 on the encoder's codes
+        (``TrainConfig.disc_steps`` updates, each against fresh prior samples)."""
         disc = self.model.discriminator
-        z_prior = self.prior.sample(batch.x.shape[0], generator=self.generator)          # (B, Z)
-        with torch.no_grad():
-            z_posterior = self.model.encoder(batch.x, sample=True, generator=self.generator).z
-        # detach() is implicit in no_grad: D's update must not reach the encoder.
-        d_prior = disc(self._d_input(z_prior))                                            # (B,)
-        d_posterior = disc(self._d_input(z_posterior.detach()))                           # (B,)
-        loss = losses.discriminator_loss(d_prior, d_posterior)
-        self.opt_disc.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_disc.step()
+        codes = self.model.encoder(batch.x, sample=True, generator=self.generator).z
+        # The generator phase of this batch reuses these codes (and their graph): only D changes in
+        # between, so they are the codes it would compute again. That saves a third of the encoder
+        # passes of a batch.
+        self._codes = (batch, codes)
+        z_posterior = codes.detach()  # a constant here: D's update cannot reach the encoder
+        for _ in range(self.config.disc_steps):
+            z_prior = self._d_input(self.prior.sample(batch.x.shape[0], generator=self.generator))
+            penalise = self.config.d_penalty > 0
+            d_prior = disc(z_prior.requires_grad_(penalise))                              # (B,)
+            d_posterior = disc(self._d_input(z_posterior))                                # (B,)
+            loss = losses.discriminator_loss(d_prior, d_posterior)
+            if penalise:
+                loss = loss + losses.r1_penalty(d_prior, z_prior, self.config.d_penalty)
+            self.opt_disc.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt_disc.step()
         with torch.no_grad():
             d_acc = 0.5 * ((d_prior > 0).float().mean() + (d_posterior <= 0).float().mean())
         return {"disc": loss.item(), "d_acc": d_acc.item()}
@@ -214,7 +228,11 @@ class Trainer:
     def generator_step(self, batch: Batch) -> dict[str, float]:
         """Phase 2b: update the encoder so that D takes its codes for prior samples."""
         disc = self.model.discriminator
-        z_posterior = self.model.encoder(batch.x, sample=True, generator=self.generator).z
+        cached, self._codes = self._codes, None
+        if cached is not None and cached[0] is batch:
+            z_posterior = cached[1]
+        else:
+            z_posterior = self.model.encoder(batch.x, sample=True, generator=self.generator).z
         disc.requires_grad_(False)  # D is only the judge here: no gradients for its weights
         try:
             loss = losses.generator_loss(disc(self._d_input(z_posterior)))

@@ -1,76 +1,175 @@
-"""The small sweep behind TrainConfig's defaults, counted in training steps (not seconds, so a
-busy machine cannot bias it): steps until the prior-fit ratio is ≤ 2.0, best ratio and k-NN
-accuracy after a fixed number of steps, for a few learning-rate settings and priors.
+"""The sweep behind TrainConfig's defaults, counted in training steps (not seconds, so a busy
+machine cannot bias it). For every (setting, prior, seed): the steps until the prior-fit ratio of
+the held-out codes is ≤ 2.0, the best and the last ratios, and the k-NN (k=5) accuracy of the
+held-out codes (fitted on all training codes) at each checkpoint.
 
-    python -m benchmarks.sweep_defaults --steps 2000
+A setting is a name and TrainConfig / ModelConfig overrides; ``--only`` picks some. Runs are
+independent, so ``--workers`` runs them in parallel processes (one torch thread each on the CPU;
+``--device cuda`` puts every worker on the GPU). Results go to stdout as a table and, with
+``--jsonl``, one JSON line per run as soon as it ends.
+
+    python -m benchmarks.sweep_defaults --steps 2000 --workers 2
+    python -m benchmarks.sweep_defaults --only base dsteps2 --priors swiss_roll --seeds 0 1 2
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import json
+import multiprocessing as mp
+import statistics
+import sys
+import time
 
-import torch
-
-from aae import metrics as M
-from aae.config import ModelConfig, TrainConfig
-from aae.data import load_dataset
-from aae.priors import make_prior
-from aae.train import Trainer, seeded_model
-
-CANDIDATES = {
-    "A rec 1e-3 D 2e-4 G 5e-4": dict(lr_recon=1e-3, lr_disc=2e-4, lr_gen=5e-4),
-    "B rec 1e-3 D 1e-3 G 1e-3": dict(lr_recon=1e-3, lr_disc=1e-3, lr_gen=1e-3),
-    "M rec 1e-3 D 5e-4 G 1e-3": dict(lr_recon=1e-3, lr_disc=5e-4, lr_gen=1e-3),
-    "R all 2e-4": dict(lr_recon=2e-4, lr_disc=2e-4, lr_gen=2e-4),
+# name -> (TrainConfig overrides, ModelConfig overrides). "base" is TrainConfig's defaults.
+SETTINGS: dict[str, tuple[dict, dict]] = {
+    "base": ({}, {}),
+    "ae": ({}, {"kind": "ae"}),
+    "ae-rec5e-4": ({"lr_recon": 5e-4}, {"kind": "ae"}),
+    "ae-batch50": ({"batch_size": 50}, {"kind": "ae"}),
+    "rec5e-4": ({"lr_recon": 5e-4}, {}),
+    "rec2e-3": ({"lr_recon": 2e-3}, {}),
+    "D2e-4G5e-4": ({"lr_disc": 2e-4, "lr_gen": 5e-4}, {}),
+    "D1e-3G1e-3": ({"lr_disc": 1e-3, "lr_gen": 1e-3}, {}),
+    "D5e-4G1e-3": ({"lr_disc": 5e-4, "lr_gen": 1e-3}, {}),
+    "D1e-3G2e-3": ({"lr_disc": 1e-3, "lr_gen": 2e-3}, {}),
+    "D2e-3G1e-3": ({"lr_disc": 2e-3, "lr_gen": 1e-3}, {}),
+    "D1e-3G3e-4": ({"lr_disc": 1e-3, "lr_gen": 3e-4}, {}),
+    "beta0.9": ({"beta1": 0.9}, {}),
+    "noise0.1": ({"d_input_noise": 0.1}, {}),
+    "noise0.3": ({"d_input_noise": 0.3}, {}),
+    "batch200": ({"batch_size": 200}, {}),
+    "batch50": ({"batch_size": 50}, {}),
+    "dsteps2": ({"disc_steps": 2}, {}),
+    "dsteps4": ({"disc_steps": 4}, {}),
+    "r1-0.1": ({"d_penalty": 0.1}, {}),
+    "r1-1": ({"d_penalty": 1.0}, {}),
+    "r1-10": ({"d_penalty": 10.0}, {}),
+    "dsteps2-r1-1": ({"disc_steps": 2, "d_penalty": 1.0}, {}),
+    "noise0.1-dsteps2": ({"d_input_noise": 0.1, "disc_steps": 2}, {}),
+    "wd0.1": ({"weight_decay": 0.1}, {}),
+    "drop0.2": ({"input_dropout": 0.2}, {}),
+    "ae-wd0.1": ({"weight_decay": 0.1}, {"kind": "ae"}),
+    "ae-drop0.2": ({"input_dropout": 0.2}, {"kind": "ae"}),
+    "ae-drop0.5": ({"input_dropout": 0.5}, {"kind": "ae"}),
+    "ae-rec2e-3": ({"lr_recon": 2e-3}, {"kind": "ae"}),
+    "ae-paper": ({}, {"kind": "ae", "preset": "paper"}),
+    "gaussian-enc": ({}, {"encoder": "gaussian"}),
+    "universal-enc": ({}, {"encoder": "universal"}),
 }
 
 
-def run(prior_name: str, overrides: dict, steps: int, every: int, seed: int = 0) -> dict:
+def run_one(task: dict) -> dict:
+    """Train one model for ``steps`` steps; evaluate every ``every`` steps."""
+    import torch
+
+    torch.set_num_threads(task["threads"])
+    from aae import metrics as M
+    from aae.config import ModelConfig, TrainConfig
+    from aae.data import load_dataset
+    from aae.priors import make_prior
+    from aae.train import Trainer, seeded_model
+
+    train_over, model_over = SETTINGS[task["setting"]]
+    seed, device = task["seed"], task["device"]
     data = load_dataset("mnist-5k")
-    prior = make_prior(prior_name, dim=2)
-    model = seeded_model(ModelConfig(kind="aae", preset="small"), seed)
+    prior = make_prior(task["prior"], dim=2)
+    mcfg = ModelConfig(**{"kind": "aae", "preset": "small", **model_over})
+    model = seeded_model(mcfg, seed)
     tr = Trainer(model, prior, data.train_images, data.train_labels,
-                 config=TrainConfig(device="cpu", seed=seed, **overrides))
-    x_test = data.test_images.reshape(len(data.test_images), -1).float() / 255
+                 config=TrainConfig(**{"device": device, "seed": seed, **train_over}))
+    x_test = (data.test_images.reshape(len(data.test_images), -1).float() / 255).to(tr.device)
+    x_train = (data.train_images.reshape(len(data.train_images), -1).float() / 255).to(tr.device)
     g = torch.Generator().manual_seed(1234)
     p, p2 = prior.sample(len(x_test), generator=g).numpy(), prior.sample(len(x_test), generator=g).numpy()
-    first, best, ratios = None, float("inf"), []
-    while tr.step_count < steps:
-        for _ in range(every):
+    first, best, curve, knn = None, float("inf"), [], {}
+    t0 = time.perf_counter()
+    while tr.step_count < task["steps"]:
+        for _ in range(task["every"]):
             tr.step()
         with torch.no_grad():
             model.eval()
-            codes = model.encode(x_test).numpy()
+            codes = model.encode(x_test).cpu().numpy()
             model.train()
-        r = M.prior_fit_ratio(codes, p, p2)
-        ratios.append(r)
+        finite = bool(torch.isfinite(torch.from_numpy(codes)).all())
+        r = M.prior_fit_ratio(codes, p, p2) if finite else float("inf")
+        curve.append(round(r, 3))
         best = min(best, r)
         if first is None and r <= 2.0:
             first = tr.step_count
-    with torch.no_grad():
-        model.eval()
-        ref = model.encode(data.train_images[:2000].reshape(2000, -1).float() / 255).numpy()
-    knn = M.knn_accuracy(ref, data.train_labels[:2000].numpy(), codes, data.test_labels.numpy(), k=5)
-    tail = sorted(ratios[-5:])[len(ratios[-5:]) // 2]
-    return {"first": first, "best": best, "tail_median": tail, "knn": knn}
+        if tr.step_count in task["knn_at"] or tr.step_count >= task["steps"]:
+            with torch.no_grad():
+                model.eval()
+                ref = model.encode(x_train).cpu().numpy()
+                model.train()
+            knn[tr.step_count] = (round(M.knn_accuracy(ref, data.train_labels.numpy(), codes,
+                                                        data.test_labels.numpy(), k=5), 3) if finite else 0.0)
+    return {**{k: task[k] for k in ("setting", "prior", "seed", "device")}, "first": first,
+            "best": round(best, 3), "last": curve[-1], "curve": curve, "knn": knn,
+            "seconds": round(time.perf_counter() - t0, 1), "steps": tr.step_count}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+def _safe_run(task: dict) -> dict:
+    try:
+        return run_one(task)
+    except Exception as exc:  # one broken setting must not stop the sweep
+        return {**task, "error": f"{type(exc).__name__}: {exc}"}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--every", type=int, default=100)
+    ap.add_argument("--knn-at", type=int, nargs="*", default=[], help="also measure k-NN at these steps")
     ap.add_argument("--priors", nargs="+", default=["gaussian", "mog10", "swiss_roll"])
-    ap.add_argument("--candidates", nargs="+", default=list(CANDIDATES))
-    ap.add_argument("--threads", type=int, default=1, help="torch threads (results are counted in steps)")
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    print(f"{'setting':<28}{'prior':<12}{'steps≤2':>8}{'best':>7}{'last5':>7}{'kNN':>6}")
-    for name, prior in itertools.product(args.candidates, args.priors):
-        r = run(prior, CANDIDATES[name], args.steps, args.every)
-        print(f"{name:<28}{prior:<12}{str(r['first'] or '-'):>8}{r['best']:>7.2f}{r['tail_median']:>7.2f}"
-              f"{r['knn']:>6.2f}", flush=True)
+    ap.add_argument("--only", nargs="+", default=list(SETTINGS), choices=list(SETTINGS), metavar="SETTING")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0])
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads per worker")
+    ap.add_argument("--jsonl", default=None, help="append one JSON line per run to this file")
+    args = ap.parse_args(argv)
+    if args.every < 1 or args.steps < args.every:
+        ap.error("need 1 ≤ --every ≤ --steps")
+
+    # Seed-major order: if the sweep is cut short, every setting has its first seed.
+    # An AE has no prior to fit: its runs use the first prior only.
+    tasks = [dict(setting=s, prior=p, seed=seed, steps=args.steps, every=args.every,
+                  knn_at=set(args.knn_at), device=args.device, threads=args.threads)
+             for seed, s, p in itertools.product(args.seeds, args.only, args.priors)
+             if SETTINGS[s][1].get("kind", "aae") == "aae" or p == args.priors[0]]
+    print(f"{len(tasks)} runs of {args.steps} steps on {args.device}, {args.workers} workers", flush=True)
+    print(f"{'setting':<16}{'prior':<12}{'seed':>5}{'steps≤2':>8}{'best':>7}{'last':>7}  kNN", flush=True)
+    results = []
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(args.workers) as pool:
+        for r in pool.imap_unordered(_safe_run, tasks, chunksize=1):
+            results.append(r)
+            if args.jsonl:
+                with open(args.jsonl, "a") as fh:
+                    fh.write(json.dumps({**r, "knn_at": sorted(r.get("knn_at", []))}
+                                        if "error" in r else r) + "\n")
+            if "error" in r:
+                print(f"{r['setting']:<16}{r['prior']:<12}{r['seed']:>5}  ERROR {r['error']}", flush=True)
+                continue
+            knn = " ".join(f"{k}:{v:.2f}" for k, v in sorted(r["knn"].items()))
+            print(f"{r['setting']:<16}{r['prior']:<12}{r['seed']:>5}{str(r['first'] or '-'):>8}"
+                  f"{r['best']:>7.2f}{r['last']:>7.2f}  {knn}  ({r['seconds']:.0f} s)", flush=True)
+
+    ok = [r for r in results if "error" not in r]
+    if len(args.seeds) > 1 and ok:
+        print("\nmedians over seeds")
+        for s, p in itertools.product(args.only, args.priors):
+            rs = [r for r in ok if r["setting"] == s and r["prior"] == p]
+            if not rs:
+                continue
+            firsts = [r["first"] if r["first"] is not None else 10 ** 9 for r in rs]
+            f = statistics.median(firsts)
+            last_knn = statistics.median(r["knn"][max(r["knn"])] for r in rs)
+            print(f"{s:<16}{p:<12}{'-' if f >= 10 ** 9 else int(f):>8}{statistics.median(r['best'] for r in rs):>7.2f}"
+                  f"{statistics.median(r['last'] for r in rs):>7.2f}  kNN {last_knn:.2f}  (n={len(rs)})")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

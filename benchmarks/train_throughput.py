@@ -81,12 +81,11 @@ def plain_loop(data, preset: str, seconds: float) -> float:
         loss = F.binary_cross_entropy_with_logits(dec(enc(x)), x, reduction="sum") / 100
         opt_ae.zero_grad(); loss.backward(); opt_ae.step()
         z_real = torch.randn(100, 2)
-        with torch.no_grad():
-            z_fake = enc(x)
+        z_fake = enc(x)  # one encoder pass serves both regularisation phases (only D changes between)
         d_loss = (F.binary_cross_entropy_with_logits(disc(z_real), ones)
-                  + F.binary_cross_entropy_with_logits(disc(z_fake), zeros))
+                  + F.binary_cross_entropy_with_logits(disc(z_fake.detach()), zeros))
         opt_d.zero_grad(); d_loss.backward(); opt_d.step()
-        g_loss = F.binary_cross_entropy_with_logits(disc(enc(x)), ones)
+        g_loss = F.binary_cross_entropy_with_logits(disc(z_fake), ones)
         opt_g.zero_grad(); g_loss.backward(); opt_g.step()
 
     for _ in range(5):

@@ -46,6 +46,12 @@ from aae.config import (
         (TrainConfig, "lr_gen", math.inf),
         (TrainConfig, "beta1", 1.0),
         (TrainConfig, "d_input_noise", -0.1),
+        (TrainConfig, "disc_steps", 0),
+        (TrainConfig, "disc_steps", 1.5),
+        (TrainConfig, "d_penalty", -1.0),
+        (TrainConfig, "d_penalty", math.nan),
+        (TrainConfig, "weight_decay", 2.0),
+        (TrainConfig, "input_dropout", 1.0),
         (TrainConfig, "seed", -3),
         (TrainConfig, "device", "tpu"),
     ],
@@ -71,7 +77,8 @@ def test_round_trip_through_json():
         prior=PriorConfig(name="mog10", scale=1.5),
         model=ModelConfig(kind="aae", preset="paper", latent_dim=8, encoder="universal", noise_dim=16),
         train=TrainConfig(batch_size=64, lr_recon=2e-3, lr_disc=1e-4, lr_gen=3e-4, beta1=0.9,
-                          d_input_noise=0.1, seed=7, device="cpu"),
+                          d_input_noise=0.1, disc_steps=3, d_penalty=1.0, weight_decay=0.01,
+                          input_dropout=0.2, seed=7, device="cpu"),
     )
     d = cfg.to_dict()
     assert isinstance(d["model"], dict) and d["model"]["preset"] == "paper"

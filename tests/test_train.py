@@ -69,10 +69,11 @@ PHASE_OWNS = {
 }
 
 
-@pytest.mark.parametrize("d_input_noise", [0.0, 0.2])
+@pytest.mark.parametrize("options", [{}, {"d_input_noise": 0.2},
+                                     {"disc_steps": 2, "d_penalty": 1.0, "input_dropout": 0.3}])
 @pytest.mark.parametrize("encoder", ["deterministic", "gaussian", "universal"])
-def test_each_phase_moves_only_its_own_parameters(data, encoder, d_input_noise):
-    tr = make_trainer(data, encoder=encoder, d_input_noise=d_input_noise)
+def test_each_phase_moves_only_its_own_parameters(data, encoder, options):
+    tr = make_trainer(data, encoder=encoder, **options)
     tr.step()  # warm the optimisers' state, as in a real run
     for expected_phase in ("reconstruction", "discriminator", "generator"):
         before = {name: params(mod) for name, mod in parts(tr).items()}
@@ -361,3 +362,82 @@ def test_train_batch_refuses_a_half_stepped_batch(data):
     tr.step_phase()
     with pytest.raises(RuntimeError, match="finish the current batch"):
         tr.train_batch(tr.next_batch())
+
+
+# -- regularisation options -------------------------------------------------------------------------
+
+def test_generator_phase_reuses_the_codes_of_the_discriminator_phase(data):
+    """One encoder pass serves both regularisation phases; the result is what a fresh pass gives."""
+    a, b = make_trainer(data, seed=4), make_trainer(data, seed=4)
+    calls = []
+    a.model.encoder.register_forward_hook(lambda *_: calls.append(1))
+    for _ in range(3):
+        ma = a.step()
+        mb = {}
+        for _ in range(3):
+            phase, m = b.step_phase()
+            mb.update(m)
+            b._codes = None  # force b to encode again in every phase
+        assert ma == mb
+    assert len(calls) == 3 * 2  # reconstruction + discriminator (the generator phase reused codes)
+    for (name, pa), pb in zip(a.model.state_dict().items(), b.model.state_dict().values()):
+        assert torch.equal(pa, pb), name
+
+
+def test_codes_are_not_reused_after_the_encoder_changed(data):
+    tr = make_trainer(data)
+    batch = tr.next_batch()
+    tr.discriminator_step(batch)
+    tr.reconstruction_step(batch)   # moves the encoder: the cached codes are stale
+    before = params(tr.model.encoder)
+    tr.generator_step(batch)        # must encode again (a stale graph would raise here)
+    assert all_changed(before, tr.model.encoder)
+
+
+@pytest.mark.parametrize("disc_steps", [1, 3])
+def test_disc_steps_updates_the_discriminator_that_often(data, disc_steps):
+    tr = make_trainer(data, disc_steps=disc_steps)
+    tr.step()
+    tr.step()
+    state = tr.opt_disc.state[next(tr.model.discriminator.parameters())]
+    assert int(state["step"]) == 2 * disc_steps
+    assert int(tr.opt_gen.state[next(tr.model.encoder.parameters())]["step"]) == 2
+
+
+def test_r1_penalty_of_a_linear_discriminator_is_half_gamma_w_squared():
+    w = torch.tensor([3.0, -4.0])
+    z = torch.randn(8, 2, generator=torch.Generator().manual_seed(0)).requires_grad_(True)
+    logits = z @ w
+    assert float(losses.r1_penalty(logits, z, gamma=2.0)) == pytest.approx(0.5 * 2.0 * 25.0)
+
+
+def test_d_penalty_enters_the_discriminator_loss(data):
+    plain, penalised = make_trainer(data, seed=1), make_trainer(data, seed=1, d_penalty=10.0)
+    batch = plain.next_batch()
+    m_plain, m_pen = plain.discriminator_step(batch), penalised.discriminator_step(batch)
+    assert m_pen["disc"] > m_plain["disc"]  # same D, same samples: the penalty adds a positive term
+
+
+def test_input_dropout_damages_only_the_encoders_input(data):
+    tr = make_trainer(data, input_dropout=0.5)
+    seen = []
+    tr.model.encoder.register_forward_pre_hook(lambda mod, args: seen.append(args[0].detach().clone()))
+    batch = tr.next_batch()
+    tr.reconstruction_step(batch)
+    x_in = seen[0]
+    lit = batch.x > 0
+    dropped = (x_in == 0) & lit
+    assert torch.all((x_in == 0) | (x_in == batch.x))           # pixels are kept or zeroed, never changed
+    assert 0.35 < dropped.sum() / lit.sum() < 0.65             # about half of the lit pixels dropped
+    tr.discriminator_step(batch)
+    assert torch.equal(seen[1], batch.x)                        # the regularisation phases see clean images
+
+
+def test_weight_decay_shrinks_weights_of_the_reconstruction_phase(data):
+    plain, decayed = make_trainer(data, seed=2), make_trainer(data, seed=2, weight_decay=0.5)
+    assert decayed.opt_recon.param_groups[0]["weight_decay"] == 0.5
+    for _ in range(5):
+        plain.step()
+        decayed.step()
+    norm = lambda tr: sum(float(p.detach().norm()) for p in tr.model.decoder.parameters())  # noqa: E731
+    assert norm(decayed) < norm(plain)
