@@ -132,7 +132,7 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
     """The validated JSON half of a checkpoint (no tensors read)."""
     json_path, _ = _paths(path)
     if not json_path.is_file():
-        raise CheckpointError(f"{json_path.name}: metadata file not found")
+        raise CheckpointError(f"{json_path}: metadata file not found")
     size = json_path.stat().st_size
     if size > MAX_JSON_BYTES:
         raise CheckpointError(f"{json_path.name}: metadata is {size:,} bytes, more than a checkpoint ever has")

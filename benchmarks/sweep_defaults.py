@@ -43,6 +43,8 @@ SETTINGS: dict[str, tuple[dict, dict]] = {
     "batch50": ({"batch_size": 50}, {}),
     "dsteps2": ({"disc_steps": 2}, {}),
     "dsteps4": ({"disc_steps": 4}, {}),
+    "D2e-3G2e-3": ({"lr_disc": 2e-3, "lr_gen": 2e-3}, {}),
+    "D2e-3G2e-3-r1-1": ({"lr_disc": 2e-3, "lr_gen": 2e-3, "d_penalty": 1.0}, {}),
     "r1-0.1": ({"d_penalty": 0.1}, {}),
     "r1-1": ({"d_penalty": 1.0}, {}),
     "r1-10": ({"d_penalty": 10.0}, {}),
@@ -110,7 +112,18 @@ def run_one(task: dict) -> dict:
             "seconds": round(time.perf_counter() - t0, 1), "steps": tr.step_count}
 
 
+_WORKER_DEVICE: str | None = None
+
+
+def _init_worker(devices) -> None:
+    """Pool initializer: each worker takes one device slot from the shared queue."""
+    global _WORKER_DEVICE
+    _WORKER_DEVICE = devices.get()
+
+
 def _safe_run(task: dict) -> dict:
+    if _WORKER_DEVICE is not None:
+        task = {**task, "device": _WORKER_DEVICE}
     try:
         return run_one(task)
     except Exception as exc:  # one broken setting must not stop the sweep
@@ -127,6 +140,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--mix", default=None, metavar="DEV=N,...",
+                    help="workers per device, e.g. cuda=4,cpu=12 (overrides --device and --workers)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads per worker")
     ap.add_argument("--jsonl", default=None, help="append one JSON line per run to this file")
     args = ap.parse_args(argv)
@@ -134,16 +149,27 @@ def main(argv: list[str] | None = None) -> None:
         ap.error("need 1 ≤ --every ≤ --steps")
 
     # Seed-major order: if the sweep is cut short, every setting has its first seed.
+    results = []
+    ctx = mp.get_context("spawn")
+    slots = ctx.Queue()
+    if args.mix:
+        mix = [(dev, int(n)) for dev, n in (part.split("=") for part in args.mix.split(","))]
+        args.workers = sum(n for _, n in mix)
+        for dev, n in mix:
+            for _ in range(n):
+                slots.put(dev)
+    else:
+        for _ in range(args.workers):
+            slots.put(args.device)
     # An AE has no prior to fit: its runs use the first prior only.
     tasks = [dict(setting=s, prior=p, seed=seed, steps=args.steps, every=args.every,
                   knn_at=set(args.knn_at), device=args.device, threads=args.threads)
              for seed, s, p in itertools.product(args.seeds, args.only, args.priors)
              if SETTINGS[s][1].get("kind", "aae") == "aae" or p == args.priors[0]]
-    print(f"{len(tasks)} runs of {args.steps} steps on {args.device}, {args.workers} workers", flush=True)
+    print(f"{len(tasks)} runs of {args.steps} steps on {args.mix or args.device}, {args.workers} workers",
+          flush=True)
     print(f"{'setting':<16}{'prior':<12}{'seed':>5}{'steps≤2':>8}{'best':>7}{'last':>7}  kNN", flush=True)
-    results = []
-    ctx = mp.get_context("spawn")
-    with ctx.Pool(args.workers) as pool:
+    with ctx.Pool(args.workers, initializer=_init_worker, initargs=(slots,)) as pool:
         for r in pool.imap_unordered(_safe_run, tasks, chunksize=1):
             results.append(r)
             if args.jsonl:
