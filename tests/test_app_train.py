@@ -95,6 +95,18 @@ def test_choosing_a_prior_and_starting_creates_a_run_the_page_reads(app_test):
     assert "paused" in _texts(at.sidebar.markdown)
 
 
+def test_advanced_settings_go_into_the_runs_config(app_test):
+    at = app_test()
+    at.run()
+    at.number_input(key=state.K.DISC_STEPS).set_value(3).run()
+    at.number_input(key=state.K.PENALTY).set_value(2.5).run()
+    at.number_input(key=state.K.BATCH).set_value(50).run()
+    at.button(key="ctl_step").click().run()                           # a paused run of one batch
+    _assert_clean(at)
+    train = _job(at).peek().config.train
+    assert (train.disc_steps, train.d_penalty, train.batch_size) == (3, 2.5, 50)
+
+
 def test_unknown_run_in_the_url_is_a_clear_message_not_a_crash(app_test):
     at = app_test(query={"run": "no-such-run"})
     at.run()

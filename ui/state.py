@@ -49,6 +49,8 @@ class K:
     LR_GEN = "setup_lr_gen"
     BATCH = "setup_batch_size"
     NOISE = "setup_d_input_noise"
+    DISC_STEPS = "setup_disc_steps"
+    PENALTY = "setup_d_penalty"
     SEED = "setup_seed"
     SPEED = "controls_speed"            # a label of texts.SPEED_CHOICES
     LAYERS = "view_layers"              # list of layer names shown on the latent plot
@@ -82,6 +84,8 @@ def _defaults() -> dict[str, Any]:
         K.LR_GEN: train.lr_gen,
         K.BATCH: train.batch_size,
         K.NOISE: train.d_input_noise,
+        K.DISC_STEPS: train.disc_steps,
+        K.PENALTY: train.d_penalty,
         K.SEED: train.seed,
         K.SPEED: speed_label(None),
         K.LAYERS: [LAYER_PRIOR],
@@ -288,6 +292,7 @@ def _adopt(snap: Snapshot, *, everything: bool) -> None:
         ss[K.DATASET], ss[K.PRESET] = cfg.data.name, cfg.model.preset
         ss[K.LR_RECON], ss[K.LR_DISC], ss[K.LR_GEN] = cfg.train.lr_recon, cfg.train.lr_disc, cfg.train.lr_gen
         ss[K.BATCH], ss[K.NOISE], ss[K.SEED] = cfg.train.batch_size, cfg.train.d_input_noise, cfg.train.seed
+        ss[K.DISC_STEPS], ss[K.PENALTY] = cfg.train.disc_steps, cfg.train.d_penalty
 
 
 # ------------------------------------------------------------------------------------ the session's run
@@ -350,6 +355,8 @@ class Setup:
     lr_gen: float | None
     batch_size: int
     d_input_noise: float
+    disc_steps: int
+    d_penalty: float
     seed: int
     speed: float | None
 
@@ -362,7 +369,8 @@ class Setup:
             train=TrainConfig(batch_size=int(self.batch_size), lr_recon=float(self.lr_recon),
                               lr_disc=None if self.lr_disc is None else float(self.lr_disc),
                               lr_gen=None if self.lr_gen is None else float(self.lr_gen),
-                              d_input_noise=float(self.d_input_noise), seed=int(self.seed)))
+                              d_input_noise=float(self.d_input_noise), disc_steps=int(self.disc_steps),
+                              d_penalty=float(self.d_penalty), seed=int(self.seed)))
 
 
 def setup() -> Setup:
@@ -371,7 +379,8 @@ def setup() -> Setup:
     get = lambda k: ss.get(k, d[k])  # noqa: E731 — callbacks may run before init_session
     return Setup(prior=get(K.PRIOR), dataset=get(K.DATASET), preset=get(K.PRESET), start_from=get(K.START_FROM),
                  lr_recon=get(K.LR_RECON), lr_disc=get(K.LR_DISC), lr_gen=get(K.LR_GEN), batch_size=get(K.BATCH),
-                 d_input_noise=get(K.NOISE), seed=get(K.SEED), speed=texts.SPEED_CHOICES.get(get(K.SPEED)))
+                 d_input_noise=get(K.NOISE), disc_steps=get(K.DISC_STEPS), d_penalty=get(K.PENALTY),
+                 seed=get(K.SEED), speed=texts.SPEED_CHOICES.get(get(K.SPEED)))
 
 
 def speed_label(speed: float | None) -> str:

@@ -55,6 +55,15 @@ HELP_NOISE = (
     "Standard deviation of Gaussian noise added to everything the discriminator sees (prior samples "
     "and codes). A little noise (0.05–0.2) keeps D from winning too easily and steadies training."
 )
+HELP_DISC_STEPS = (
+    "How many times the discriminator learns per batch (each time against fresh prior samples) before "
+    "the encoder answers. More steps: a sharper judge, so the encoder gets clearer directions, but each "
+    "batch takes longer."
+)
+HELP_PENALTY = (
+    "R1 gradient penalty: punishes a steep D(z) where the prior's samples lie, (γ/2)·‖∇D(z)‖². A smooth "
+    "judge pushes codes gently and coherently, which damps the back-and-forth of the game. 0 turns it off."
+)
 HELP_SEED = "Seeds the network's initial weights, the batches and the prior samples: same seed, same run."
 HELP_DOWNLOAD = "Fetch the dataset once into the data folder; afterwards it works offline."
 

@@ -164,7 +164,8 @@ def start_from_select(key: str = K.START_FROM, *, kind: str = "aae", latent_dim:
 
 
 def advanced_settings() -> None:
-    """Learning rates, batch size, discriminator noise and seed (they apply to the next run)."""
+    """Learning rates, batch size, the discriminator's noise, steps and penalty, and the seed (they apply
+    to the next run)."""
     st.caption("Advanced")
     lr = dict(min_value=1e-5, max_value=1e-1, step=1e-4, format="%.1e")
     c = st.columns(2)
@@ -179,6 +180,11 @@ def advanced_settings() -> None:
     c[0].number_input("D input noise", key=K.NOISE, min_value=0.0, max_value=2.0, step=0.05, format="%.2f",
                       help=texts.HELP_NOISE)
     c[1].number_input("Seed", key=K.SEED, min_value=0, max_value=2**31 - 1, step=1, help=texts.HELP_SEED)
+    c = st.columns(2)
+    c[0].number_input("D steps per batch", key=K.DISC_STEPS, min_value=1, max_value=10, step=1,
+                      help=texts.HELP_DISC_STEPS)
+    c[1].number_input("D gradient penalty", key=K.PENALTY, min_value=0.0, max_value=100.0, step=0.5,
+                      format="%.1f", help=texts.HELP_PENALTY)
 
 
 def run_setup() -> state.Setup:
