@@ -8,6 +8,7 @@ Playwright Chromium page.
 * ``browser`` (session) and ``page``: system Chromium through Playwright. Without Chromium or
   Playwright the browser tests skip — except with ``CI=true``, where that is a failure.
 * ``wait_for_app(page)``: wait until Streamlit has finished the current script run.
+* ``one_torch_thread`` (session, automatic): torch uses one intra-op thread in every test.
 """
 
 from __future__ import annotations
@@ -31,6 +32,20 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 BROWSER_MISSING = "install chromium (apt-get install chromium) and `pip install playwright` to run browser tests"
 APP_IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 SERVER_START_TIMEOUT_S = 90
+
+
+# ------------------------------------------------------------------------------------ torch
+
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread():
+    """The tests train small models on batches of 16–100: a second intra-op thread only waits for a
+    busy core on a 2-core machine (the dashboard's own threads are set by ``ui.state``)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 # ------------------------------------------------------------------------------------ folders

@@ -22,14 +22,6 @@ from aae.config import DataConfig, ModelConfig, PriorConfig, RunConfig, TrainCon
 from aae.train import seeded_model
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Small tensors: a second intra-op thread only adds contention on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def run_config(kind: str = "aae", preset: str = "small", latent_dim: int = 2, prior: str = "mog10") -> RunConfig:
     return RunConfig(data=DataConfig(name="synthetic"), prior=PriorConfig(name=prior),

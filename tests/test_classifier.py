@@ -16,15 +16,6 @@ from aae.data import load_dataset
 FAST = C.TrainSettings(epochs=8, seed=0)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Batch-100 MLP steps: a second torch thread only waits for a busy core (2-core CI)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def synthetic():
     return load_dataset("synthetic")

@@ -9,20 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 from aae.__main__ import EXIT_USAGE, main
 from aae.checkpoints import load_checkpoint
 
 REPO = Path(__file__).resolve().parent.parent
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def train_args(tmp_path, *extra: str) -> list[str]:

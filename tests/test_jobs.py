@@ -29,14 +29,6 @@ OPTIONS = JobOptions(snapshot_interval=0.05, n_eval=N_EVAL, knn_train_codes=50, 
 PAUSED_OPTIONS = dataclasses.replace(OPTIONS, start_paused=True)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Small tensors: a second intra-op thread only adds contention on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 @pytest.fixture(scope="module")
 def dataset():

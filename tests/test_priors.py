@@ -27,14 +27,6 @@ WITH_DENSITY = ("gaussian", "mog10", "uniform")
 WITHOUT_DENSITY = ("swiss_roll", "pinwheel")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Small tensors: a second intra-op thread only adds contention on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def close(actual: torch.Tensor, expected: torch.Tensor, *, rtol: float, atol: float) -> None:
     np.testing.assert_allclose(actual.double().numpy(), expected.double().numpy(), rtol=rtol, atol=atol)

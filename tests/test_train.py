@@ -18,14 +18,6 @@ from aae.train import PHASES, PriorIncompatible, Trainer, check_prior_compatible
 BATCH = 16
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Small tensors: a second intra-op thread only adds contention on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 @pytest.fixture(scope="module")
 def data():
