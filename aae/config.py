@@ -120,10 +120,10 @@ class TrainConfig(_Serializable):
     lr_gen: float | None = None     # Adam, regularisation phase: encoder as generator (None: per prior)
     # None picks aae.train.ADVERSARIAL_LR for the prior: the sweep found no single setting that fits
     # both the Gaussian and the multi-modal priors (mixture, swiss roll) quickly.
-    beta1: float = 0.5              # Adam β1 for the adversarial optimisers (GAN practice)
+    beta1: float = 0.9              # Adam β1 of the adversarial optimisers (see README, "Defaults")
     d_input_noise: float = 0.0      # std of Gaussian noise added to D's inputs (both real and fake)
     disc_steps: int = 1             # discriminator updates per batch (fresh prior samples each time)
-    d_penalty: float = 0.0          # R1 gradient penalty on D at prior samples: (γ/2)·E‖∇D(z)‖²
+    d_penalty: float = 1.0          # R1 gradient penalty on D at prior samples: (γ/2)·E‖∇D(z)‖² (0: off)
     seed: int = 0                   # seeds the model init, batches and noise
     device: str = "auto"            # auto: cuda, then mps, then cpu
 

@@ -45,6 +45,13 @@ SETTINGS: dict[str, tuple[dict, dict]] = {
     "dsteps4": ({"disc_steps": 4}, {}),
     "D2e-3G2e-3": ({"lr_disc": 2e-3, "lr_gen": 2e-3}, {}),
     "D2e-3G2e-3-r1-1": ({"lr_disc": 2e-3, "lr_gen": 2e-3, "d_penalty": 1.0}, {}),
+    "D1e-3G2e-3-r1-1": ({"lr_disc": 1e-3, "lr_gen": 2e-3, "d_penalty": 1.0}, {}),
+    "D1e-3G3e-3-r1-1": ({"lr_disc": 1e-3, "lr_gen": 3e-3, "d_penalty": 1.0}, {}),
+    "D2e-3G3e-3-r1-1": ({"lr_disc": 2e-3, "lr_gen": 3e-3, "d_penalty": 1.0}, {}),
+    "beta0.9-r1-1": ({"beta1": 0.9, "d_penalty": 1.0}, {}),
+    "beta0.9-r1-1-G2e-3": ({"beta1": 0.9, "d_penalty": 1.0, "lr_gen": 2e-3}, {}),
+    "beta0.9-r1-1-b200": ({"beta1": 0.9, "d_penalty": 1.0, "batch_size": 200}, {}),
+    "beta0.9-r1-1-dsteps2": ({"beta1": 0.9, "d_penalty": 1.0, "disc_steps": 2}, {}),
     "r1-0.1": ({"d_penalty": 0.1}, {}),
     "r1-1": ({"d_penalty": 1.0}, {}),
     "r1-10": ({"d_penalty": 10.0}, {}),
@@ -85,7 +92,8 @@ def run_one(task: dict) -> dict:
     x_train = (data.train_images.reshape(len(data.train_images), -1).float() / 255).to(tr.device)
     g = torch.Generator().manual_seed(1234)
     p, p2 = prior.sample(len(x_test), generator=g).numpy(), prior.sample(len(x_test), generator=g).numpy()
-    first, best, curve, knn = None, float("inf"), [], {}
+    first, best, curve, knn, curve_sampled = None, float("inf"), [], {}, []
+    eval_gen = torch.Generator(tr.device).manual_seed(99)
     t0 = time.perf_counter()
     while tr.step_count < task["steps"]:
         for _ in range(task["every"]):
@@ -97,6 +105,10 @@ def run_one(task: dict) -> dict:
         finite = bool(torch.isfinite(torch.from_numpy(codes)).all())
         r = M.prior_fit_ratio(codes, p, p2) if finite else float("inf")
         curve.append(round(r, 3))
+        if mcfg.encoder != "deterministic":  # q(z) of a stochastic encoder: sampled codes, not means
+            with torch.no_grad():
+                sampled = model.encode(x_test, sample=True, generator=eval_gen).cpu().numpy()
+            curve_sampled.append(round(M.prior_fit_ratio(sampled, p, p2), 3) if finite else float("inf"))
         best = min(best, r)
         if first is None and r <= 2.0:
             first = tr.step_count
@@ -109,7 +121,8 @@ def run_one(task: dict) -> dict:
                                                         data.test_labels.numpy(), k=5), 3) if finite else 0.0)
     return {**{k: task[k] for k in ("setting", "prior", "seed", "device")}, "first": first,
             "best": round(best, 3), "last": curve[-1], "curve": curve, "knn": knn,
-            "seconds": round(time.perf_counter() - t0, 1), "steps": tr.step_count}
+            "seconds": round(time.perf_counter() - t0, 1), "steps": tr.step_count,
+            **({"curve_sampled": curve_sampled} if curve_sampled else {})}
 
 
 _WORKER_DEVICE: str | None = None
@@ -144,7 +157,17 @@ def main(argv: list[str] | None = None) -> None:
                     help="workers per device, e.g. cuda=4,cpu=12 (overrides --device and --workers)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads per worker")
     ap.add_argument("--jsonl", default=None, help="append one JSON line per run to this file")
+    ap.add_argument("--summarize", nargs="+", default=None, metavar="JSONL",
+                    help="only print the medians of earlier runs read from these files")
     args = ap.parse_args(argv)
+    if args.summarize:
+        rows = [json.loads(line) for path in args.summarize for line in open(path) if line.strip()]
+        rows = [r for r in rows if "error" not in r]
+        print(f"{'setting':<18}{'prior':<12}{'steps≤2':>8}{'fitted':>7}{'best':>7}{'2nd half':>9}{'kNN':>6}  (medians)")
+        for key in sorted({(r["prior"], r["setting"]) for r in rows}):
+            rs = [r for r in rows if (r["prior"], r["setting"]) == key]
+            print(f"{key[1]:<18}{key[0]:<12}" + _summary(rs) + f"  n={len(rs)}")
+        return
     if args.every < 1 or args.steps < args.every:
         ap.error("need 1 ≤ --every ≤ --steps")
 
@@ -185,16 +208,23 @@ def main(argv: list[str] | None = None) -> None:
 
     ok = [r for r in results if "error" not in r]
     if len(args.seeds) > 1 and ok:
-        print("\nmedians over seeds")
+        print("\nmedians over seeds: steps until the ratio is first ≤ 2 (runs that never fit count as "
+              "never), best ratio, median ratio over the second half (does the fit hold?), final k-NN")
+        print(f"{'setting':<18}{'prior':<12}{'steps≤2':>8}{'fitted':>7}{'best':>7}{'2nd half':>9}{'kNN':>6}")
         for s, p in itertools.product(args.only, args.priors):
             rs = [r for r in ok if r["setting"] == s and r["prior"] == p]
-            if not rs:
-                continue
-            firsts = [r["first"] if r["first"] is not None else 10 ** 9 for r in rs]
-            f = statistics.median(firsts)
-            last_knn = statistics.median(r["knn"][max(r["knn"])] for r in rs)
-            print(f"{s:<16}{p:<12}{'-' if f >= 10 ** 9 else int(f):>8}{statistics.median(r['best'] for r in rs):>7.2f}"
-                  f"{statistics.median(r['last'] for r in rs):>7.2f}  kNN {last_knn:.2f}  (n={len(rs)})")
+            if rs:
+                print(f"{s:<18}{p:<12}" + _summary(rs))
+
+
+def _summary(rs: list[dict]) -> str:
+    firsts = [r["first"] if r["first"] is not None else float("inf") for r in rs]
+    f = statistics.median(firsts)
+    half = statistics.median(statistics.median(r["curve"][len(r["curve"]) // 2:]) for r in rs)
+    knn = statistics.median(r["knn"][max(r["knn"], key=int)] for r in rs)
+    fitted = f"{sum(x != float('inf') for x in firsts)}/{len(rs)}"
+    return (f"{'-' if f == float('inf') else int(f):>8}{fitted:>7}{statistics.median(r['best'] for r in rs):>7.2f}"
+            f"{half:>9.2f}{knn:>6.2f}")
 
 
 if __name__ == "__main__":

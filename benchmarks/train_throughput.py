@@ -71,8 +71,8 @@ def plain_loop(data, preset: str, seconds: float) -> float:
     disc = nn.Sequential(nn.Linear(2, hd[0]), nn.LeakyReLU(0.2), nn.Linear(hd[0], hd[1]), nn.LeakyReLU(0.2),
                          nn.Linear(hd[1], 1))
     opt_ae = torch.optim.Adam([*enc.parameters(), *dec.parameters()], lr=1e-3)
-    opt_d = torch.optim.Adam(disc.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_g = torch.optim.Adam(enc.parameters(), lr=5e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(disc.parameters(), lr=2e-4, betas=(0.9, 0.999))
+    opt_g = torch.optim.Adam(enc.parameters(), lr=5e-4, betas=(0.9, 0.999))
     images = data.train_images
     ones, zeros = torch.ones(100, 1), torch.zeros(100, 1)
 
@@ -80,10 +80,13 @@ def plain_loop(data, preset: str, seconds: float) -> float:
         x = images[torch.randint(0, len(images), (100,))].reshape(100, -1).float() / 255
         loss = F.binary_cross_entropy_with_logits(dec(enc(x)), x, reduction="sum") / 100
         opt_ae.zero_grad(); loss.backward(); opt_ae.step()
-        z_real = torch.randn(100, 2)
+        z_real = torch.randn(100, 2, requires_grad=True)
         z_fake = enc(x)  # one encoder pass serves both regularisation phases (only D changes between)
-        d_loss = (F.binary_cross_entropy_with_logits(disc(z_real), ones)
-                  + F.binary_cross_entropy_with_logits(disc(z_fake.detach()), zeros))
+        d_real = disc(z_real)
+        (grad,) = torch.autograd.grad(d_real.sum(), z_real, create_graph=True)   # R1 penalty, γ = 1
+        d_loss = (F.binary_cross_entropy_with_logits(d_real, ones)
+                  + F.binary_cross_entropy_with_logits(disc(z_fake.detach()), zeros)
+                  + 0.5 * grad.pow(2).sum(dim=1).mean())
         opt_d.zero_grad(); d_loss.backward(); opt_d.step()
         g_loss = F.binary_cross_entropy_with_logits(disc(z_fake), ones)
         opt_g.zero_grad(); g_loss.backward(); opt_g.step()
