@@ -56,12 +56,14 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--steps", type=int, default=3000)
     t.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     t.add_argument("--lr-recon", type=float, default=TrainConfig.lr_recon)
-    t.add_argument("--lr-disc", type=float, default=None, help="default: chosen per prior (aae.train.ADVERSARIAL_LR)")
-    t.add_argument("--lr-gen", type=float, default=None, help="default: chosen per prior (aae.train.ADVERSARIAL_LR)")
+    t.add_argument("--lr-disc", type=float, default=None, help="default: per prior (aae.train.PRIOR_RECIPES)")
+    t.add_argument("--lr-gen", type=float, default=None, help="default: per prior (aae.train.PRIOR_RECIPES)")
     t.add_argument("--d-noise", type=float, default=TrainConfig.d_input_noise)
     t.add_argument("--disc-steps", type=int, default=TrainConfig.disc_steps, help="D updates per batch")
-    t.add_argument("--d-penalty", type=float, default=TrainConfig.d_penalty,
-                   help="R1 gradient penalty weight on D (0: none)")
+    t.add_argument("--d-penalty", type=float, default=None,
+                   help="R1 gradient penalty weight on D (0: none; default: per prior, aae.train.PRIOR_RECIPES)")
+    t.add_argument("--beta1", type=float, default=None,
+                   help="Adam beta1 of the adversarial phases (default: per prior, aae.train.PRIOR_RECIPES)")
     t.add_argument("--weight-decay", type=float, default=TrainConfig.weight_decay,
                    help="decoupled weight decay of the reconstruction phase")
     t.add_argument("--input-dropout", type=float, default=TrainConfig.input_dropout,
@@ -157,7 +159,7 @@ def _cmd_train(a: argparse.Namespace) -> int:
         prior=PriorConfig(name=a.prior, scale=a.prior_scale),
         model=ModelConfig(kind=a.model, preset=a.preset, latent_dim=a.latent_dim, encoder=a.encoder),
         train=TrainConfig(batch_size=a.batch_size, lr_recon=a.lr_recon, lr_disc=a.lr_disc, lr_gen=a.lr_gen,
-                          d_input_noise=a.d_noise, disc_steps=a.disc_steps, d_penalty=a.d_penalty,
+                          beta1=a.beta1, d_input_noise=a.d_noise, disc_steps=a.disc_steps, d_penalty=a.d_penalty,
                           weight_decay=a.weight_decay, input_dropout=a.input_dropout, seed=a.seed,
                           device=a.device))
     t0 = time.perf_counter()

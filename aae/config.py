@@ -116,14 +116,15 @@ class TrainConfig(_Serializable):
     lr_recon: float = 1e-3          # Adam, reconstruction phase (encoder + decoder)
     weight_decay: float = 0.0       # decoupled weight decay (AdamW) of the reconstruction phase
     input_dropout: float = 0.0      # reconstruction phase: share of input pixels zeroed (denoising)
-    lr_disc: float | None = None    # Adam, regularisation phase: discriminator (None: per prior, see below)
-    lr_gen: float | None = None     # Adam, regularisation phase: encoder as generator (None: per prior)
-    # None picks aae.train.ADVERSARIAL_LR for the prior: the sweep found no single setting that fits
-    # both the Gaussian and the multi-modal priors (mixture, swiss roll) quickly.
-    beta1: float = 0.9              # Adam β1 of the adversarial optimisers (see README, "Defaults")
+    # The regularisation phase's settings below take None for "the prior's recipe",
+    # aae.train.PRIOR_RECIPES: the sweep found no single setting that suits both the smooth priors
+    # (Gaussian, uniform) and the thin or multi-modal ones (mixture, swiss roll, pinwheel).
+    lr_disc: float | None = None    # Adam, regularisation phase: discriminator
+    lr_gen: float | None = None     # Adam, regularisation phase: encoder as generator
+    beta1: float | None = None      # Adam β1 of the two adversarial optimisers
+    d_penalty: float | None = None  # R1 gradient penalty on D at prior samples: (γ/2)·E‖∇D(z)‖² (0: off)
     d_input_noise: float = 0.0      # std of Gaussian noise added to D's inputs (both real and fake)
     disc_steps: int = 1             # discriminator updates per batch (fresh prior samples each time)
-    d_penalty: float = 1.0          # R1 gradient penalty on D at prior samples: (γ/2)·E‖∇D(z)‖² (0: off)
     seed: int = 0                   # seeds the model init, batches and noise
     device: str = "auto"            # auto: cuda, then mps, then cpu
 
@@ -139,10 +140,11 @@ class TrainConfig(_Serializable):
                f"train.weight_decay must be a number in [0, 1], got {self.weight_decay!r}")
         _check(_is_number(self.input_dropout) and 0 <= self.input_dropout < 1,
                f"train.input_dropout must be a number in [0, 1), got {self.input_dropout!r}")
-        _check(_is_number(self.beta1) and 0 <= self.beta1 < 1, f"train.beta1 must be in [0, 1), got {self.beta1!r}")
+        _check(self.beta1 is None or (_is_number(self.beta1) and 0 <= self.beta1 < 1),
+               f"train.beta1 must be in [0, 1), got {self.beta1!r}")
         _check(_is_number(self.d_input_noise) and 0 <= self.d_input_noise <= 10,
                f"train.d_input_noise must be a number in [0, 10], got {self.d_input_noise!r}")
-        _check(_is_number(self.d_penalty) and 0 <= self.d_penalty <= 100,
+        _check(self.d_penalty is None or (_is_number(self.d_penalty) and 0 <= self.d_penalty <= 100),
                f"train.d_penalty must be a number in [0, 100], got {self.d_penalty!r}")
         _check(_is_int(self.disc_steps) and 1 <= self.disc_steps <= 10,
                f"train.disc_steps must be an integer in [1, 10], got {self.disc_steps!r}")

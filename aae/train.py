@@ -12,8 +12,12 @@ formula, not a game). ``step()`` runs all phases of one batch; ``step_phase()`` 
 next one, so a class can watch the game move one move at a time.
 
 Each phase has its own Adam optimiser, so the reconstruction and regularisation learning rates
-are separate (TrainConfig.lr_recon, lr_disc, lr_gen). All randomness (batches, prior samples,
-encoder noise) comes from one seeded ``torch.Generator``: same seed + same device → same losses.
+are separate (TrainConfig.lr_recon, lr_disc, lr_gen; the reconstruction phase's is AdamW, for its
+optional weight decay). The discriminator phase can take several D updates per batch and can add
+an R1 gradient penalty at prior samples; the generator phase reuses the discriminator phase's codes.
+Settings left None in TrainConfig come from the prior's recipe (``PRIOR_RECIPES``). All randomness
+(batches, prior samples, encoder noise) comes from one seeded ``torch.Generator``: same seed + same
+device → same losses.
 """
 
 from __future__ import annotations
@@ -34,11 +38,25 @@ PHASES: dict[str, tuple[str, ...]] = {
     "aae": ("reconstruction", "discriminator", "generator"),
 }
 
-# (lr_disc, lr_gen) used when TrainConfig leaves them None. From benchmarks/sweep_defaults.py
-# (2,000 steps, small preset, mnist-5k): the Gaussian fits fastest and stays fitted with a slower
-# discriminator; the mixture and the swiss roll need a stronger generator to keep up.
-ADVERSARIAL_LR: dict[str, tuple[float, float]] = {"gaussian": (2e-4, 5e-4)}
-DEFAULT_ADVERSARIAL_LR: tuple[float, float] = (1e-3, 1e-3)
+@dataclass(frozen=True)
+class AdversarialRecipe:
+    """Settings of the regularisation phase that suit a prior (used where TrainConfig says None)."""
+
+    lr_disc: float
+    lr_gen: float
+    beta1: float        # Adam β1 of both adversarial optimisers
+    d_penalty: float    # R1 gradient-penalty weight on D
+
+
+# From benchmarks/sweep_defaults.py (README, "Defaults"). The smooth, space-filling priors fit and
+# stay fitted with a slower, smoothed game: Adam β1 0.9 averages the generator's noisy gradient and
+# the R1 penalty keeps D(z) smooth. The thin or multi-modal priors need the sharper default game: a
+# smooth D cannot see ten petals, a spiral or curved arms, and their codes blur into a blob.
+PRIOR_RECIPES: dict[str, AdversarialRecipe] = {
+    "gaussian": AdversarialRecipe(lr_disc=2e-4, lr_gen=5e-4, beta1=0.9, d_penalty=1.0),
+    "uniform": AdversarialRecipe(lr_disc=1e-3, lr_gen=1e-3, beta1=0.9, d_penalty=1.0),
+}
+DEFAULT_RECIPE = AdversarialRecipe(lr_disc=1e-3, lr_gen=1e-3, beta1=0.5, d_penalty=0.0)
 
 _INIT_LOCK = threading.Lock()  # model init uses the global RNG; jobs start on many threads
 
@@ -79,11 +97,14 @@ def seeded_model(config: ModelConfig, seed: int) -> Autoencoder:
         return build_model(config)
 
 
-def adversarial_lrs(config: TrainConfig, prior_name: str) -> tuple[float, float]:
-    """The (discriminator, generator) learning rates for a prior: the config's, else the table's."""
-    d, g = ADVERSARIAL_LR.get(prior_name, DEFAULT_ADVERSARIAL_LR)
-    return (config.lr_disc if config.lr_disc is not None else d,
-            config.lr_gen if config.lr_gen is not None else g)
+def adversarial_recipe(config: TrainConfig, prior_name: str) -> AdversarialRecipe:
+    """The regularisation settings for a prior: the config's values, the prior's recipe for None."""
+    r = PRIOR_RECIPES.get(prior_name, DEFAULT_RECIPE)
+    return AdversarialRecipe(
+        lr_disc=r.lr_disc if config.lr_disc is None else config.lr_disc,
+        lr_gen=r.lr_gen if config.lr_gen is None else config.lr_gen,
+        beta1=r.beta1 if config.beta1 is None else config.beta1,
+        d_penalty=r.d_penalty if config.d_penalty is None else config.d_penalty)
 
 
 def check_prior_compatible(kind: str, prior: Prior) -> None:
@@ -140,12 +161,12 @@ class Trainer:
 
         enc, dec = model.encoder.parameters(), model.decoder.parameters()
         self.opt_recon = torch.optim.AdamW([*enc, *dec], lr=config.lr_recon, weight_decay=config.weight_decay)
+        self.recipe = adversarial_recipe(config, prior.name)
         if model.kind == "aae":
-            lr_disc, lr_gen = adversarial_lrs(config, prior.name)
-            self.opt_disc = torch.optim.Adam(model.discriminator.parameters(), lr=lr_disc,
-                                             betas=(config.beta1, 0.999))
-            self.opt_gen = torch.optim.Adam(model.encoder.parameters(), lr=lr_gen,
-                                            betas=(config.beta1, 0.999))
+            self.opt_disc = torch.optim.Adam(model.discriminator.parameters(), lr=self.recipe.lr_disc,
+                                             betas=(self.recipe.beta1, 0.999))
+            self.opt_gen = torch.optim.Adam(model.encoder.parameters(), lr=self.recipe.lr_gen,
+                                            betas=(self.recipe.beta1, 0.999))
 
     # -- data ---------------------------------------------------------------------------------
     def next_batch(self) -> Batch:
@@ -161,12 +182,12 @@ class Trainer:
         if prior.dim != self.model.latent_dim:
             raise ConfigError(f"prior has {prior.dim} dimensions, the model's code has {self.model.latent_dim}")
         self.prior = prior
-        if self.model.kind == "aae":  # follow the new prior's learning rates unless fixed by the config
-            lr_disc, lr_gen = adversarial_lrs(self.config, prior.name)
-            for group in self.opt_disc.param_groups:
-                group["lr"] = lr_disc
-            for group in self.opt_gen.param_groups:
-                group["lr"] = lr_gen
+        self.recipe = adversarial_recipe(self.config, prior.name)  # the new prior's, unless fixed by the config
+        if self.model.kind == "aae":
+            for opt, lr in ((self.opt_disc, self.recipe.lr_disc), (self.opt_gen, self.recipe.lr_gen)):
+                for group in opt.param_groups:
+                    group["lr"] = lr
+                    group["betas"] = (self.recipe.beta1, group["betas"][1])
 
     def _d_input(self, z: torch.Tensor) -> torch.Tensor:
         if self.config.d_input_noise > 0:
@@ -212,12 +233,12 @@ class Trainer:
         z_posterior = codes.detach()  # a constant here: D's update cannot reach the encoder
         for _ in range(self.config.disc_steps):
             z_prior = self._d_input(self.prior.sample(batch.x.shape[0], generator=self.generator))
-            penalise = self.config.d_penalty > 0
+            penalise = self.recipe.d_penalty > 0
             d_prior = disc(z_prior.requires_grad_(penalise))                              # (B,)
             d_posterior = disc(self._d_input(z_posterior))                                # (B,)
             loss = losses.discriminator_loss(d_prior, d_posterior)
             if penalise:
-                loss = loss + losses.r1_penalty(d_prior, z_prior, self.config.d_penalty)
+                loss = loss + losses.r1_penalty(d_prior, z_prior, self.recipe.d_penalty)
             self.opt_disc.zero_grad(set_to_none=True)
             loss.backward()
             self.opt_disc.step()

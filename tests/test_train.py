@@ -13,7 +13,8 @@ from aae import losses
 from aae.config import ConfigError, ModelConfig, TrainConfig
 from aae.data import load_dataset
 from aae.priors import make_prior
-from aae.train import PHASES, PriorIncompatible, Trainer, check_prior_compatible, seeded_model
+from aae.train import (DEFAULT_RECIPE, PHASES, PRIOR_RECIPES, PriorIncompatible, Trainer, check_prior_compatible,
+                       seeded_model)
 
 BATCH = 16
 
@@ -433,3 +434,25 @@ def test_weight_decay_shrinks_weights_of_the_reconstruction_phase(data):
         decayed.step()
     norm = lambda tr: sum(float(p.detach().norm()) for p in tr.model.decoder.parameters())  # noqa: E731
     assert norm(decayed) < norm(plain)
+
+
+def test_prior_recipe_fills_what_the_config_leaves_open(data):
+    smooth = make_trainer(data, prior="gaussian")
+    assert smooth.recipe == PRIOR_RECIPES["gaussian"]
+    assert smooth.opt_gen.param_groups[0]["betas"][0] == PRIOR_RECIPES["gaussian"].beta1
+    sharp = make_trainer(data, prior="mog10")
+    assert sharp.recipe == DEFAULT_RECIPE and sharp.recipe.d_penalty == 0.0
+    fixed = make_trainer(data, prior="mog10", beta1=0.7, d_penalty=2.0, lr_gen=3e-4)
+    assert (fixed.recipe.beta1, fixed.recipe.d_penalty, fixed.recipe.lr_gen) == (0.7, 2.0, 3e-4)
+    assert fixed.recipe.lr_disc == DEFAULT_RECIPE.lr_disc
+
+
+def test_set_prior_switches_to_the_new_priors_recipe(data):
+    tr = make_trainer(data, prior="mog10")
+    tr.step()
+    tr.set_prior(make_prior("gaussian"))
+    g = PRIOR_RECIPES["gaussian"]
+    assert tr.recipe == g
+    assert tr.opt_disc.param_groups[0]["lr"] == g.lr_disc and tr.opt_gen.param_groups[0]["lr"] == g.lr_gen
+    assert tr.opt_disc.param_groups[0]["betas"][0] == g.beta1
+    tr.step()  # the penalty is now on: the discriminator phase still runs

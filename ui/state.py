@@ -356,7 +356,7 @@ class Setup:
     batch_size: int
     d_input_noise: float
     disc_steps: int
-    d_penalty: float
+    d_penalty: float | None  # None: the prior's recipe
     seed: int
     speed: float | None
 
@@ -370,7 +370,8 @@ class Setup:
                               lr_disc=None if self.lr_disc is None else float(self.lr_disc),
                               lr_gen=None if self.lr_gen is None else float(self.lr_gen),
                               d_input_noise=float(self.d_input_noise), disc_steps=int(self.disc_steps),
-                              d_penalty=float(self.d_penalty), seed=int(self.seed)))
+                              d_penalty=None if self.d_penalty is None else float(self.d_penalty),
+                              seed=int(self.seed)))
 
 
 def setup() -> Setup:

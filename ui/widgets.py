@@ -170,7 +170,7 @@ def advanced_settings() -> None:
     lr = dict(min_value=1e-5, max_value=1e-1, step=1e-4, format="%.1e")
     c = st.columns(2)
     c[0].number_input("LR reconstruction", key=K.LR_RECON, help=texts.HELP_LR_RECON, **lr)
-    # Empty = the prior's tuned value (aae.train.ADVERSARIAL_LR), shown as the placeholder.
+    # Empty = the prior's tuned value (aae.train.PRIOR_RECIPES), shown as the placeholder.
     c[1].number_input("LR discriminator", key=K.LR_DISC, help=texts.HELP_LR_DISC, placeholder="auto (per prior)",
                       **lr)
     c = st.columns(2)
@@ -184,7 +184,7 @@ def advanced_settings() -> None:
     c[0].number_input("D steps per batch", key=K.DISC_STEPS, min_value=1, max_value=10, step=1,
                       help=texts.HELP_DISC_STEPS)
     c[1].number_input("D gradient penalty", key=K.PENALTY, min_value=0.0, max_value=100.0, step=0.5,
-                      format="%.1f", help=texts.HELP_PENALTY)
+                      format="%.1f", placeholder="auto (per prior)", help=texts.HELP_PENALTY)
 
 
 def run_setup() -> state.Setup:
