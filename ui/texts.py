@@ -64,7 +64,7 @@ HELP_PENALTY = (
     "R1 gradient penalty: punishes a steep D(z) where the prior's samples lie, (γ/2)·‖∇D(z)‖². A smooth "
     "judge pushes codes gently, which damps the back-and-forth of the game — but too smooth a judge "
     "cannot see fine shapes: try 1 on the mixture of 10 Gaussians and watch the petals blur into one "
-    "blob. Empty: the prior's tuned value (1 for the Gaussian and the uniform square, else 0)."
+    "blob. Empty: the prior's tuned value (1 for the Gaussian, the uniform square and the pinwheel, else 0)."
 )
 HELP_SEED = "Seeds the network's initial weights, the batches and the prior samples: same seed, same run."
 HELP_DOWNLOAD = "Fetch the dataset once into the data folder; afterwards it works offline."
