@@ -237,9 +237,9 @@ class Trainer:
         # passes of a batch.
         self._codes = (batch, codes)
         z_posterior = codes.detach()  # a constant here: D's update cannot reach the encoder
+        penalise = self.recipe.d_penalty > 0
         for _ in range(self.config.disc_steps):
             z_prior = self._d_input(self.prior.sample(batch.x.shape[0], generator=self.generator))
-            penalise = self.recipe.d_penalty > 0
             d_prior = disc(z_prior.requires_grad_(penalise))                              # (B,)
             d_posterior = disc(self._d_input(z_posterior))                                # (B,)
             loss = losses.discriminator_loss(d_prior, d_posterior)

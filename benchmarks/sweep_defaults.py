@@ -171,7 +171,6 @@ def main(argv: list[str] | None = None) -> None:
     if args.every < 1 or args.steps < args.every:
         ap.error("need 1 ≤ --every ≤ --steps")
 
-    # Seed-major order: if the sweep is cut short, every setting has its first seed.
     results = []
     ctx = mp.get_context("spawn")
     slots = ctx.Queue()
@@ -184,6 +183,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         for _ in range(args.workers):
             slots.put(args.device)
+    # Seed-major order: if the sweep is cut short, every setting has its first seed.
     # An AE has no prior to fit: its runs use the first prior only.
     tasks = [dict(setting=s, prior=p, seed=seed, steps=args.steps, every=args.every,
                   knn_at=set(args.knn_at), device=args.device, threads=args.threads)
