@@ -292,3 +292,34 @@ def test_choose_parzen_sigma_warns_at_grid_edge():
     samples = g.normal(size=(50, 2))
     with pytest.warns(RuntimeWarning, match="edge"):
         choose_parzen_sigma(samples, samples + g.normal(0, 5.0, size=(50, 2)), sigmas=[0.1, 0.2])
+
+
+# --------------------------------------------------------------------------- referee
+
+def test_referee_cannot_tell_two_samples_of_one_distribution():
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(1000, 2, generator=g), torch.randn(1000, 2, generator=g)
+    assert abs(metrics.referee_accuracy(a, b) - 0.5) < 0.05
+
+
+def test_referee_sees_shape_that_moments_miss():
+    """Codes that fill the gaps between ten petals have the petals' mean and spread, yet the
+    referee tells them apart; a blob of the right scale is far from 0.5."""
+    from aae.priors import make_prior
+    prior = make_prior("mog10")
+    g = torch.Generator().manual_seed(1)
+    petals = prior.sample(1000, generator=g)
+    blob = torch.randn(1000, 2, generator=g) * petals.std(0) + petals.mean(0)
+    fresh = prior.sample(1000, generator=g)
+    assert metrics.referee_accuracy(fresh, petals) < 0.56
+    assert metrics.referee_accuracy(blob, petals) > 0.65
+
+
+def test_referee_disjoint_sets_score_one_and_validates_input():
+    a = torch.zeros(100, 2)
+    b = torch.ones(100, 2) * 5
+    assert metrics.referee_accuracy(a, b) == 1.0
+    with pytest.raises(ValueError, match="at least"):
+        metrics.referee_accuracy(a[:4], b[:4])
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        metrics.referee_accuracy(torch.full((100, 2), float("nan")), b)
