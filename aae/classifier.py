@@ -37,6 +37,7 @@ import torch
 from torch import nn
 
 from .checkpoints import CheckpointError, _atomic_write, _read_tensors, _versions
+from .data import to_float
 
 FORMAT_VERSION = 1
 KIND = "digit-classifier"
@@ -117,7 +118,7 @@ def _as_unit_tensor(images: Any) -> torch.Tensor:
         arr = np.asarray(images)
         # snapshot arrays are read-only; torch.from_numpy needs a writable buffer
         t = torch.from_numpy(arr if arr.flags.writeable and arr.flags.c_contiguous else arr.copy())
-    t = t.float().div(255.0) if t.dtype == torch.uint8 else t.float()
+    t = to_float(t) if t.dtype == torch.uint8 else t.float()
     return t.reshape(t.shape[0], -1)
 
 
@@ -149,7 +150,7 @@ def train_classifier(dataset: Any, *, settings: TrainSettings = TrainSettings(),
         torch.manual_seed(settings.seed)
         model = DigitClassifier()
     g = torch.Generator().manual_seed(settings.seed)
-    x_all = dataset.train_images.float().div(255.0)                          # (N, 28, 28)
+    x_all = to_float(dataset.train_images).reshape(-1, 28, 28)              # (N, 28, 28)
     y_all = dataset.train_labels.long()
     n = x_all.shape[0]
     steps_per_epoch = max(1, n // settings.batch_size)

@@ -23,6 +23,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from .data import to_float
+
 __all__ = [
     "sliced_wasserstein",
     "mmd",
@@ -512,7 +514,7 @@ def choose_parzen_sigma(samples: Any, validation_points: Any,
 
 def _held_out(dataset: Any, n: int) -> tuple[torch.Tensor, np.ndarray]:
     n = min(n, int(dataset.test_images.shape[0]))
-    x = dataset.test_images[:n].reshape(n, -1).float() / 255.0                      # (n, 784)
+    x = to_float(dataset.test_images[:n])                                           # (n, 784)
     return x, dataset.test_labels[:n].numpy()
 
 
@@ -549,7 +551,7 @@ def evaluate_model(model: Any, prior: Any, dataset: Any, *, n: int = 1000, n_ref
     x, labels = _held_out(dataset, n)
     g = torch.Generator().manual_seed(seed + 1)
     idx = torch.randperm(int(dataset.train_images.shape[0]), generator=g)[:n_reference]
-    x_ref = dataset.train_images[idx].reshape(len(idx), -1).float() / 255.0
+    x_ref = to_float(dataset.train_images[idx])
     was_training = model.training
     model.eval()
     with torch.no_grad():

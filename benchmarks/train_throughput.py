@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from aae.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from aae.data import load_dataset
+from aae.data import load_dataset, to_float
 from aae.jobs import JobOptions, TrainingJob
 from aae.models import PRESET_DISC_HIDDEN, PRESET_HIDDEN
 from aae.priors import make_prior
@@ -77,7 +77,7 @@ def plain_loop(data, preset: str, seconds: float) -> float:
     ones, zeros = torch.ones(100, 1), torch.zeros(100, 1)
 
     def step():
-        x = images[torch.randint(0, len(images), (100,))].reshape(100, -1).float() / 255
+        x = to_float(images[torch.randint(0, len(images), (100,))])
         loss = F.binary_cross_entropy_with_logits(dec(enc(x)), x, reduction="sum") / 100
         opt_ae.zero_grad(); loss.backward(); opt_ae.step()
         z_real = torch.randn(100, 2, requires_grad=True)

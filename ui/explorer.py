@@ -25,7 +25,7 @@ from PIL import Image
 
 from aae import checkpoints as ckpt
 from aae import viz
-from aae.data import DATASETS, DatasetUnavailable, load_dataset
+from aae.data import DATASETS, DatasetUnavailable, load_dataset, to_float
 from aae.jobs import JobOptions, LOADING, QUEUED, RUNNING
 from aae.priors import Prior, prior_from_config
 from ui import state, texts, widgets
@@ -175,7 +175,7 @@ def _from_checkpoint(path: str, mtime: float) -> Explorable:
         data = load_dataset(cfg.data.name, root=cfg.data.root, seed=cfg.data.seed)
         n = min(N_EVAL, int(data.test_images.shape[0]))
         with torch.no_grad():
-            codes = model.encode(data.test_images[:n].reshape(n, -1).float() / 255.0).numpy()
+            codes = model.encode(to_float(data.test_images[:n])).numpy()
         labels = data.test_labels[:n].numpy()
     except DatasetUnavailable:
         pass
