@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from .config import ConfigError, DataConfig, ModelConfig, PriorConfig, RunConfig, TrainConfig
+from .kinds import kind_names
 from .priors import PRIORS
 
 EXIT_USAGE = 2
@@ -46,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     t = sub.add_parser("train", help="train one model and save a checkpoint")
-    t.add_argument("--model", default="aae", choices=["ae", "vae", "aae"])
+    t.add_argument("--model", default="aae", choices=list(kind_names()))
     t.add_argument("--prior", default="gaussian", choices=list(PRIORS))
     t.add_argument("--prior-scale", type=float, default=1.0)
     t.add_argument("--dataset", default="mnist-5k")

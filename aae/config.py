@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
-MODEL_KINDS = ("ae", "vae", "aae")
+MODEL_KINDS = ("ae", "vae", "aae")  # the built-in kinds; aae.kinds.kind_names() lists every registered one
 ENCODER_KINDS = ("deterministic", "gaussian", "universal")
 PRESETS = ("small", "paper")
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -96,7 +96,9 @@ class ModelConfig(_Serializable):
     noise_dim: int = 8              # universal encoder: size of the noise η fed beside x
 
     def __post_init__(self) -> None:
-        _check(self.kind in MODEL_KINDS, f"model.kind must be one of {MODEL_KINDS}, got {self.kind!r}")
+        from .kinds import get_kind  # deferred: the kinds import the models, which import this module
+        kind = get_kind(self.kind) if isinstance(self.kind, str) else None  # unknown names raise ConfigError
+        _check(kind is not None, f"model.kind must be a kind name, got {self.kind!r}")
         _check(self.preset in PRESETS, f"model.preset must be one of {PRESETS}, got {self.preset!r}")
         _check(_is_int(self.latent_dim) and 1 <= self.latent_dim <= 64,
                f"model.latent_dim must be an integer in [1, 64], got {self.latent_dim!r}")
@@ -104,9 +106,9 @@ class ModelConfig(_Serializable):
                f"model.encoder must be one of {ENCODER_KINDS}, got {self.encoder!r}")
         _check(_is_int(self.noise_dim) and 1 <= self.noise_dim <= 784,
                f"model.noise_dim must be an integer in [1, 784], got {self.noise_dim!r}")
-        if self.kind == "vae" and self.encoder != "gaussian":
-            # The VAE's KL term needs q(z|x) as a density: only the gaussian encoder has one.
-            object.__setattr__(self, "encoder", "gaussian")
+        if kind.encoder is not None and self.encoder != kind.encoder:
+            # e.g. the VAE's KL term needs q(z|x) as a density: only the gaussian encoder has one.
+            object.__setattr__(self, "encoder", kind.encoder)
 
 
 @dataclass(frozen=True)

@@ -30,10 +30,11 @@ import torch
 from . import metrics as M
 from .checkpoints import save_checkpoint
 from .config import ConfigError, PriorConfig, RunConfig
-from .data import Dataset, load_dataset
-from .losses import generator_loss
+from .data import Dataset, load_dataset, to_float
+from .kinds import get_kind
 from .models import Autoencoder
-from .priors import Prior, prior_from_config
+from .priors import GaussianPrior, Prior, prior_from_config
+from .probes import ProbeSettings, fit_evaluation
 from .train import (PriorIncompatible, Trainer, check_prior_compatible, device_description, resolve_device,
                     seeded_model)
 
@@ -108,6 +109,7 @@ class ModelView:
     recon_outputs: np.ndarray | None = None     # (10, 28, 28) reconstructions of recon_inputs
     d_grid: np.ndarray | None = None            # (R, R) D(z) probability over the prior's bounds (AAE)
     arrows: np.ndarray | None = None            # (n_arrows, 4): z_x, z_y, push_x, push_y (AAE)
+    extras: dict[str, np.ndarray] = field(default_factory=dict)  # what the kind's probe adds (ModelKind.snapshot_extras)
     decoder_weights: tuple[tuple[np.ndarray, np.ndarray], ...] | None = None
     decoder_version: str = ""
     # Encoder Linear layers (same format and cadence as the decoder's) so pages can encode a drawn
@@ -200,8 +202,8 @@ class _ModelState:
         self.latest: dict[str, float] = {}
         self.unavailable: str | None = None
         self.knn: float | None = None
-        self.d_grid = self.arrows = None
-        self.d_acc_eval: float | None = None
+        self.extras: dict[str, np.ndarray] = {}      # the kind's probe: arrays (D(z) grid, arrows, ...)
+        self.probe_metrics: dict[str, float] = {}    # the kind's probe: numbers (e.g. d_acc_eval)
         self.weights: tuple | None = None
         self.encoder_weights: tuple | None = None
         self.weights_step = -1
@@ -390,7 +392,7 @@ class TrainingJob:
             model = self._initial_models.get(kind) or seeded_model(model_cfg, cfg.train.seed)
             reason = _incompatibility(kind, prior)
             # A model that can't use this prior is built against the Gaussian and sits out.
-            tr_prior = prior if reason is None else prior_from_config(PriorConfig(), cfg.model.latent_dim)
+            tr_prior = prior if reason is None else GaussianPrior(dim=cfg.model.latent_dim)
             tr = Trainer(model, tr_prior, data.train_images, data.train_labels, config=cfg.train, device=device)
             tr.step_count = self._start_step
             st = _ModelState(kind, tr, self.options.history_len)
@@ -399,16 +401,16 @@ class TrainingJob:
         self.trainer = self._states[cfg.model.kind].trainer
         # Fixed evaluation data: plotted points keep their identity between refreshes.
         n_eval = min(self.options.n_eval, data.test_images.shape[0])
-        self._eval_x = data.test_images[:n_eval].reshape(n_eval, -1).float().div(255).to(device)
+        self._eval_x = to_float(data.test_images[:n_eval]).to(device)
         self._eval_labels = _freeze(data.test_labels[:n_eval].numpy().copy())
         first_of_class = [int((data.test_labels == c).nonzero()[0]) for c in range(10)
                           if (data.test_labels == c).any()]
-        self._recon_x = data.test_images[first_of_class].reshape(len(first_of_class), -1).float().div(255).to(device)
+        self._recon_x = to_float(data.test_images[first_of_class]).to(device)
         self._recon_inputs = _freeze(self._recon_x.reshape(-1, 28, 28).cpu().numpy().copy())
         g = torch.Generator().manual_seed(cfg.train.seed + 1)
         n_train = data.train_images.shape[0]
         idx = torch.randperm(n_train, generator=g)[: self.options.knn_train_codes]
-        self._knn_x = data.train_images[idx].reshape(len(idx), -1).float().div(255).to(device)
+        self._knn_x = to_float(data.train_images[idx]).to(device)
         self._knn_labels = data.train_labels[idx].numpy()
         self._prior = prior
         self._set_fixed_prior_samples(prior)
@@ -702,8 +704,8 @@ class TrainingJob:
             finite = bool(np.isfinite(codes_np).all())
             latest = dict(st.latest)
             if finite:
-                latest["prior_fit"] = M.prior_fit_ratio(codes_np, self._prior_sample.numpy(),
-                                                        self._prior_fresh.numpy(), n_projections=64)
+                latest["prior_fit"] = fit_evaluation(codes_np, self._prior_sample.numpy(), self._prior_fresh.numpy(),
+                                                     referee=False)["prior_fit"]
                 _record_on_curve(st.history, "prior_fit", latest["prior_fit"])
             if finite and do_details:
                 t = time.perf_counter()
@@ -711,8 +713,7 @@ class TrainingJob:
                 dt = time.perf_counter() - t
             if st.knn is not None:
                 latest["knn_acc"] = st.knn
-            if st.d_acc_eval is not None:
-                latest["d_acc_eval"] = st.d_acc_eval
+            latest.update(st.probe_metrics)
             if finite and do_weights and (st.weights is None or tr.step_count != st.weights_step):
                 st.weights = tuple((_freeze(_np(l.weight)), _freeze(_np(l.bias)))
                                    for l in model.decoder.linear_layers())
@@ -724,34 +725,19 @@ class TrainingJob:
         view = ModelView(
             kind=st.kind, history=st.history.arrays(), latest=latest, codes=_freeze(codes_np),
             samples=_freeze(samples.reshape(-1, 28, 28)), recon_outputs=_freeze(recon.reshape(-1, 28, 28)),
-            d_grid=st.d_grid, arrows=st.arrows, decoder_weights=st.weights, encoder_weights=st.encoder_weights,
+            d_grid=st.extras.get("d_grid"), arrows=st.extras.get("arrows"), extras=dict(st.extras),
+            decoder_weights=st.weights, encoder_weights=st.encoder_weights,
             decoder_version=f"{self.id}-{st.kind}-{st.weights_step}", unavailable=st.unavailable)
         st.view = view
         return view, finite, dt
 
     def _compute_details(self, st: _ModelState, codes: torch.Tensor) -> None:
         tr, opts, model = st.trainer, self.options, st.trainer.model
-        if model.kind == "aae" and model.latent_dim == 2:
-            lo, hi = self._prior.bounds
-            r = opts.d_grid_resolution
-            axis = torch.linspace(lo, hi, r, device=tr.device)
-            gy, gx = torch.meshgrid(axis, axis, indexing="ij")
-            grid = torch.stack((gx.reshape(-1), gy.reshape(-1)), dim=1)                  # (r*r, 2)
-            with torch.no_grad():
-                st.d_grid = _freeze(_np(torch.sigmoid(model.discriminator(grid))).reshape(r, r))
-                d_prior = model.discriminator(self._prior_sample.to(tr.device))
-                d_post = model.discriminator(codes)
-                st.d_acc_eval = M.discriminator_accuracy(_np(d_prior), _np(d_post))
-            # The generator phase moves each code along −∂L_G/∂z: show that push for a few codes.
-            z = codes[: opts.n_arrows].detach().clone().requires_grad_(True)
-            with torch.enable_grad():
-                loss = generator_loss(model.discriminator(z)) * z.shape[0]
-                (grad,) = torch.autograd.grad(loss, z)
-            push = -grad
-            norm = push.norm(dim=1, keepdim=True).clamp_min(1e-12)
-            scale = (hi - lo) * 0.06
-            push = push / norm * scale * torch.tanh(norm / norm.median().clamp_min(1e-12))
-            st.arrows = _freeze(_np(torch.cat((z.detach(), push), dim=1)))
+        probed = get_kind(model.kind).probe(
+            model, codes=codes, prior=self._prior, prior_sample=self._prior_sample,
+            settings=ProbeSettings(d_grid_resolution=opts.d_grid_resolution, n_arrows=opts.n_arrows))
+        st.extras = {k: _freeze(v) for k, v in probed.items() if isinstance(v, np.ndarray)}
+        st.probe_metrics = {k: float(v) for k, v in probed.items() if isinstance(v, float)}
         with torch.no_grad():
             train_codes = _np(model.encode(self._knn_x))
         codes_np = _np(codes)
@@ -820,11 +806,7 @@ class TrainingJob:
 
 
 def _incompatibility(kind: str, prior: Prior) -> str | None:
-    try:
-        check_prior_compatible(kind, prior)
-    except PriorIncompatible as e:
-        return str(e)
-    return None
+    return get_kind(kind).prior_incompatibility(prior)
 
 
 def _record_on_curve(history: History, key: str, value: float) -> None:

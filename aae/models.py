@@ -1,4 +1,4 @@
-"""AE, VAE and AAE on one MLP backbone, so that comparisons between them are fair.
+"""The building blocks every model kind shares: one MLP backbone, so that comparisons are fair.
 
 Shapes (B = batch, D = 784 pixels, Z = latent size):
     Encoder:        x (B, D) -> z (B, Z)       [+ mu, logvar (B, Z) for the gaussian kind]
@@ -10,7 +10,8 @@ Encoder kinds (paper §2, "choices of q(z|x)"):
     gaussian        z = mu(x) + sigma(x) * eps,  eps ~ N(0, I)   (the reparametrisation trick)
     universal       z = f(x, eta), eta ~ N(0, I) fed beside x     (a universal approximator posterior)
 
-The models hold no optimisers and no loss weights (see ``aae.train``).
+The models hold no optimisers and no loss weights (see ``aae.train``). The model kinds (AE, VAE,
+AAE, ...) put these blocks together in ``aae.kinds``; ``aae.kinds.build_model(config)`` builds any.
 """
 
 from __future__ import annotations
@@ -110,13 +111,15 @@ class Discriminator(nn.Module):
 
 
 class Autoencoder(nn.Module):
-    """Shared interface of AE, VAE and AAE: ``encode / decode / reconstruct / sample``."""
+    """Shared interface of every model kind: ``encode / decode / reconstruct / sample``.
 
-    kind = "ae"
+    ``kind`` is the registry name of the model kind that built it (``aae.kinds``).
+    """
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
+        self.kind = config.kind
         hidden = PRESET_HIDDEN[config.preset]
         self.encoder = Encoder(latent_dim=config.latent_dim, hidden=hidden, kind=config.encoder,
                                noise_dim=config.noise_dim)
@@ -143,31 +146,6 @@ class Autoencoder(nn.Module):
         device = next(self.parameters()).device
         z = prior.sample(n, generator=generator, device=device)
         return self.decode(z)
-
-
-class AE(Autoencoder):
-    kind = "ae"
-
-
-class VAE(Autoencoder):
-    kind = "vae"
-
-
-class AAE(Autoencoder):
-    kind = "aae"
-
-    def __init__(self, config: ModelConfig) -> None:
-        super().__init__(config)
-        self.discriminator = Discriminator(latent_dim=config.latent_dim,
-                                           hidden=PRESET_DISC_HIDDEN[config.preset])
-
-
-MODEL_CLASSES: dict[str, type[Autoencoder]] = {"ae": AE, "vae": VAE, "aae": AAE}
-
-
-def build_model(config: ModelConfig) -> Autoencoder:
-    """The model a ``ModelConfig`` describes, freshly initialised (seed torch before calling)."""
-    return MODEL_CLASSES[config.kind](config)
 
 
 def count_parameters(module: nn.Module) -> int:

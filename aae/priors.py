@@ -2,8 +2,18 @@
 
 Every prior can be sampled with a ``torch.Generator`` (so runs are reproducible), sampled
 conditioned on a class label (component k for label k: the paper's Fig. 6 / Fig. 4 set-up), and
-says whether it has a closed-form density. The AAE only needs *samples* of p(z); a VAE needs
-``log_prob`` in closed form — which is exactly why a VAE cannot use the swiss roll (paper §2.1).
+declares its abilities, so that callers ask the prior instead of comparing its name:
+
+    has_density          closed-form log p(z) (``log_prob`` returns None otherwise)
+    full_support         log p(z) finite everywhere (what a VAE's KL term needs)
+    kl_from_gaussian     closed-form KL(N(mu, σ²) ‖ p(z)), or None (then a Monte-Carlo estimate)
+    bounds               the fixed plot window; ``outside_share`` = share of codes outside it
+    n_components         how many labelled components it has
+    supports_labels      ``sample(labels=...)`` draws component k for label k
+    min_dim              the fewest latent dimensions its shape needs
+
+The AAE only needs *samples* of p(z); a VAE needs ``log_prob`` in closed form — which is exactly
+why a VAE cannot use the swiss roll (paper §2.1).
 
 In 2-D every prior has its own shape. In more dimensions the extra coordinates are i.i.d.
 Gaussian with the prior's scale, which keeps the shape in the first two coordinates.
@@ -22,6 +32,7 @@ import numpy as np
 import torch
 
 from .config import ConfigError, PriorConfig
+from . import losses
 
 N_COMPONENTS = 10  # one component per digit class
 _LOG_2PI = math.log(2 * math.pi)
@@ -61,13 +72,15 @@ class Prior:
     has_density: bool = False    # closed-form log p(z) available
     full_support: bool = False   # log p(z) finite everywhere (what a VAE's KL needs)
     n_components: int = N_COMPONENTS
+    supports_labels: bool = True  # sample(labels=...) draws component k for label k
+    min_dim: int = 2             # its 2-D shape needs two coordinates
     extent: float = 3.5          # half-width of the 2-D plot window at scale 1
 
     def __init__(self, dim: int = 2, scale: float = 1.0) -> None:
         if not isinstance(dim, int) or dim < 1:
             raise ConfigError(f"prior dimension must be a positive integer, got {dim!r}")
-        if dim < 2 and self.name != "gaussian":
-            raise ConfigError(f"the {self.display_name} prior needs at least 2 latent dimensions")
+        if dim < self.min_dim:
+            raise ConfigError(f"the {self.display_name} prior needs at least {self.min_dim} latent dimensions")
         self.dim = dim
         self.scale = float(scale)
 
@@ -106,11 +119,28 @@ class Prior:
     def _log_prob_2d(self, z: torch.Tensor) -> torch.Tensor:  # pragma: no cover
         raise NotImplementedError
 
+    def kl_from_gaussian(self, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor | None:
+        """Closed-form KL(N(mu, diag σ²) ‖ p(z)) averaged over the batch, or ``None`` when there is
+        no closed form (a VAE then uses the Monte-Carlo estimate ``losses.monte_carlo_kl``)."""
+        return None
+
     @property
     def bounds(self) -> tuple[float, float]:
         """Symmetric plot window (lo, hi) for both axes of a 2-D scatter, fixed per prior."""
         half = self.extent * self.scale
         return (-half, half)
+
+    def outside_share(self, z: np.ndarray | torch.Tensor) -> float:
+        """Share of codes z (N, Z) whose first two coordinates fall outside ``bounds``.
+
+            share = (1/N) Σ_n [ max(|z_n1|, |z_n2|) > hi ]
+        """
+        z = np.asarray(z.detach().cpu() if isinstance(z, torch.Tensor) else z)
+        if z.shape[0] == 0:
+            return 0.0
+        hi = self.bounds[1]
+        far = ~np.isfinite(z[:, :2]).all(axis=1) | (np.abs(np.nan_to_num(z[:, :2], nan=np.inf)) > hi).any(axis=1)
+        return float(far.mean())
 
     def density_grid(self, resolution: int = 80, *, n_samples: int = 200_000, seed: int = 0
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -157,7 +187,11 @@ class GaussianPrior(Prior):
     description = "One round blob, N(0, σ²I): the VAE's usual prior."
     has_density = True
     full_support = True
+    min_dim = 1
     extent = 3.5
+
+    def kl_from_gaussian(self, mu, logvar):
+        return losses.gaussian_kl(mu, logvar, prior_std=self.scale)
 
     def _sample_2d(self, n, comp, generator, device):
         # Radius of a 2-D standard normal is Rayleigh: r = sqrt(-2 log U); angle uniform in the wedge.

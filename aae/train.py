@@ -1,23 +1,22 @@
-"""The trainer: the paper's training phases as named methods, no I/O.
+"""The trainer: the generic machinery that runs a model kind's phases. No I/O.
 
-One batch of AAE training (Makhzani et al. 2015, §2) is three phases, in this order:
+A model kind (``aae.kinds``) declares its phases as a table of (name, function); the trainer owns
+what every kind shares: the data on the device, one seeded ``torch.Generator``, the optimisers the
+kind asks for, and stepping. One batch of AAE training (Makhzani et al. 2015, §2) is three phases:
 
-1. ``reconstruction_step`` — encoder and decoder minimise the reconstruction loss;
-2. ``discriminator_step``  — D learns to tell z ~ p(z) (target 1) from codes E(x) (target 0);
-   the codes are ``detach()``-ed so this phase cannot move the encoder;
-3. ``generator_step``      — the encoder learns to make D call its codes "prior".
+1. ``reconstruction`` — encoder and decoder minimise the reconstruction loss;
+2. ``discriminator``  — D learns to tell z ~ p(z) (target 1) from codes E(x) (target 0);
+3. ``generator``      — the encoder learns to make D call its codes "prior".
 
 An AE has only phase 1; a VAE has only phase 1 with the KL term added (its regulariser is a
-formula, not a game). ``step()`` runs all phases of one batch; ``step_phase()`` runs just the
-next one, so a class can watch the game move one move at a time.
+formula, not a game). ``step()`` runs every phase of one batch in order and returns its metrics;
+``step_phase()`` runs just the next one, so a class can watch the game move one move at a time.
 
-Each phase has its own Adam optimiser, so the reconstruction and regularisation learning rates
-are separate (TrainConfig.lr_recon, lr_disc, lr_gen; the reconstruction phase's is AdamW, for its
-optional weight decay). The discriminator phase can take several D updates per batch and can add
-an R1 gradient penalty at prior samples; the generator phase reuses the discriminator phase's codes.
-Settings left None in TrainConfig come from the prior's recipe (``PRIOR_RECIPES``). All randomness
-(batches, prior samples, encoder noise) comes from one seeded ``torch.Generator``: same seed + same
-device → same losses.
+Each optimiser has a role (``aae.kinds.OptimizerSpec``): the reconstruction one is AdamW with
+TrainConfig.lr_recon and weight_decay; the adversarial ones are Adam with the prior's recipe
+(``PRIOR_RECIPES``) wherever TrainConfig leaves a setting None. All randomness (batches, prior
+samples, encoder noise) comes from one seeded ``torch.Generator``: same seed + same device → same
+losses.
 """
 
 from __future__ import annotations
@@ -27,16 +26,15 @@ from dataclasses import dataclass
 
 import torch
 
-from . import losses
 from .config import ConfigError, ModelConfig, TrainConfig
-from .models import Autoencoder, build_model
+from .data import to_float
+from .kinds import DISCRIMINATOR, RECONSTRUCTION, Batch, ModelKind, OptimizerSpec, build_model, get_kind
+from .models import Autoencoder
 from .priors import Prior
 
-PHASES: dict[str, tuple[str, ...]] = {
-    "ae": ("reconstruction",),
-    "vae": ("reconstruction",),
-    "aae": ("reconstruction", "discriminator", "generator"),
-}
+__all__ = ["AdversarialRecipe", "Batch", "DEFAULT_RECIPE", "PRIOR_RECIPES", "PriorIncompatible", "Trainer",
+           "adversarial_recipe", "check_prior_compatible", "device_description", "resolve_device", "seeded_model"]
+
 
 @dataclass(frozen=True)
 class AdversarialRecipe:
@@ -99,9 +97,9 @@ def seeded_model(config: ModelConfig, seed: int) -> Autoencoder:
         return build_model(config)
 
 
-def adversarial_recipe(config: TrainConfig, prior_name: str) -> AdversarialRecipe:
+def adversarial_recipe(config: TrainConfig, prior: Prior) -> AdversarialRecipe:
     """The regularisation settings for a prior: the config's values, the prior's recipe for None."""
-    r = PRIOR_RECIPES.get(prior_name, DEFAULT_RECIPE)
+    r = PRIOR_RECIPES.get(prior.name, DEFAULT_RECIPE)
     return AdversarialRecipe(
         lr_disc=r.lr_disc if config.lr_disc is None else config.lr_disc,
         lr_gen=r.lr_gen if config.lr_gen is None else config.lr_gen,
@@ -109,40 +107,38 @@ def adversarial_recipe(config: TrainConfig, prior_name: str) -> AdversarialRecip
         d_penalty=r.d_penalty if config.d_penalty is None else config.d_penalty)
 
 
-def check_prior_compatible(kind: str, prior: Prior) -> None:
-    """A VAE's KL term needs log p(z) everywhere; raise ``PriorIncompatible`` explaining why not."""
-    if kind != "vae":
-        return
-    if not prior.has_density:
-        raise PriorIncompatible(
-            f"A VAE cannot be trained with the {prior.display_name} prior: its KL term needs the "
-            f"density p(z) as a formula, and this prior has none — it can only be sampled. "
-            f"An AAE only needs samples of p(z), so it can (paper §2.1).")
-    if not prior.full_support:
-        raise PriorIncompatible(
-            f"A VAE cannot be trained with the {prior.display_name} prior: p(z) is zero outside its "
-            f"support, so log p(z) = −∞ for any code the Gaussian q(z|x) puts there and the KL term is "
-            f"infinite. An AAE only needs samples of p(z), so it can (paper §2.1).")
+def check_prior_compatible(kind: str | ModelKind, prior: Prior) -> None:
+    """Raise ``PriorIncompatible`` with the kind's reason when it cannot train against ``prior``
+    (a VAE's KL term needs log p(z) everywhere; an AAE only needs samples)."""
+    kind = get_kind(kind) if isinstance(kind, str) else kind
+    reason = kind.prior_incompatibility(prior)
+    if reason is not None:
+        raise PriorIncompatible(reason)
 
 
-@dataclass(frozen=True)
-class Batch:
-    x: torch.Tensor        # (B, 784) float in [0, 1]
-    labels: torch.Tensor   # (B,) int64
+def _check_prior_dim(prior: Prior, model: Autoencoder) -> None:
+    if prior.dim != model.latent_dim:
+        raise ConfigError(f"prior has {prior.dim} dimensions, the model's code has {model.latent_dim}")
 
 
 class Trainer:
     """Trains one model on one dataset against one prior. Returns metrics; prints and saves nothing.
 
     ``images`` is the whole training set as uint8 (N, 28, 28); it is moved to the device once and
-    batches are random index slices of it (no DataLoader: MNIST is 47 MB).
+    batches are random index slices of it (no DataLoader: MNIST is 47 MB). ``labelled`` (N,) bool
+    marks the labels a semi-supervised kind may use (default: all).
+
+    What a phase function may use: ``model``, ``prior``, ``config``, ``recipe``, ``generator``,
+    ``optimize(name, loss)``, ``d_input(z)``, ``labelled_batch()`` and ``scratch`` (a dict one phase
+    leaves for a later phase of the same batch; emptied when a batch starts).
     """
 
     def __init__(self, model: Autoencoder, prior: Prior, images: torch.Tensor, labels: torch.Tensor, *,
-                 config: TrainConfig = TrainConfig(), device: torch.device | str | None = None) -> None:
-        check_prior_compatible(model.kind, prior)
-        if prior.dim != model.latent_dim:
-            raise ConfigError(f"prior has {prior.dim} dimensions, the model's code has {model.latent_dim}")
+                 config: TrainConfig = TrainConfig(), device: torch.device | str | None = None,
+                 labelled: torch.Tensor | None = None) -> None:
+        self.kind = get_kind(model.kind)
+        check_prior_compatible(self.kind, prior)
+        _check_prior_dim(prior, model)
         if images.ndim != 3 or images.dtype != torch.uint8:
             raise ValueError(f"images must be uint8 (N, 28, 28), got {images.dtype} {tuple(images.shape)}")
         if images.shape[0] < 1:
@@ -154,133 +150,113 @@ class Trainer:
         self.prior = prior
         self.images = images.to(self.device)
         self.labels = labels.to(self.device).long()
+        if labelled is None:
+            labelled = torch.ones(images.shape[0], dtype=torch.bool)
+        self.labelled = labelled.to(self.device).bool()                    # (N,)
+        self._labelled_idx: torch.Tensor | None = None                      # built on first use
         self.generator = torch.Generator(self.device).manual_seed(config.seed)
-        self.phases = PHASES[model.kind]
+        self.phases: tuple[str, ...] = self.kind.phase_names
+        self._phase_fns = dict(self.kind.phases)
         self.step_count = 0    # completed batches
         self.phase_index = 0   # next phase of the current batch
         self._batch: Batch | None = None
-        self._codes: tuple[Batch, torch.Tensor] | None = None  # discriminator phase -> generator phase
-
-        enc, dec = model.encoder.parameters(), model.decoder.parameters()
+        self.scratch: dict = {}  # one phase -> a later phase of the same batch (e.g. the codes D saw)
+        self.recipe = adversarial_recipe(config, prior)
         # Fused Adam runs each optimiser step as one kernel instead of ~6 small ops per tensor: on a
         # CPU that is a fifth of a small model's step time (benchmarks/train_throughput.py).
-        fused = {"fused": True} if self.device.type in ("cpu", "cuda") else {}
-        self.opt_recon = torch.optim.AdamW([*enc, *dec], lr=config.lr_recon, weight_decay=config.weight_decay,
-                                           **fused)
-        self.recipe = adversarial_recipe(config, prior.name)
-        if model.kind == "aae":
-            self.opt_disc = torch.optim.Adam(model.discriminator.parameters(), lr=self.recipe.lr_disc,
-                                             betas=(self.recipe.beta1, 0.999), **fused)
-            self.opt_gen = torch.optim.Adam(model.encoder.parameters(), lr=self.recipe.lr_gen,
-                                            betas=(self.recipe.beta1, 0.999), **fused)
+        self._fused = {"fused": True} if self.device.type in ("cpu", "cuda") else {}
+        self.optimizers: dict[str, torch.optim.Optimizer] = {
+            spec.name: self._make_optimizer(spec) for spec in self.kind.optimizers}
+        self._roles = {spec.name: spec.role for spec in self.kind.optimizers}
+
+    def _make_optimizer(self, spec: OptimizerSpec) -> torch.optim.Optimizer:
+        params = list(spec.params(self.model))
+        if spec.role == RECONSTRUCTION:
+            return torch.optim.AdamW(params, lr=self.config.lr_recon, weight_decay=self.config.weight_decay,
+                                     **self._fused)
+        lr = self.recipe.lr_disc if spec.role == DISCRIMINATOR else self.recipe.lr_gen
+        return torch.optim.Adam(params, lr=lr, betas=(self.recipe.beta1, 0.999), **self._fused)
+
+    # the optimisers of the built-in kinds by their old names (scripts and tests read them)
+    opt_recon = property(lambda self: self.optimizers.get("recon"))
+    opt_disc = property(lambda self: self.optimizers.get("disc"))
+    opt_gen = property(lambda self: self.optimizers.get("gen"))
+
+    def optimize(self, name: str, loss: torch.Tensor) -> None:
+        """One update of optimiser ``name`` on ``loss``: zero the gradients, backward, step."""
+        opt = self.optimizers[name]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
 
     # -- data ---------------------------------------------------------------------------------
     def next_batch(self) -> Batch:
         """A random batch (with replacement across batches) drawn with the trainer's generator."""
         idx = torch.randint(0, self.images.shape[0], (self.config.batch_size,),
                             generator=self.generator, device=self.device)
-        x = self.images[idx].reshape(len(idx), -1).float().div_(255.0)   # (B, 784)
-        return Batch(x=x, labels=self.labels[idx])
+        x = to_float(self.images[idx])                                   # (B, 784)
+        return Batch(x=x, labels=self.labels[idx], labelled=self.labelled[idx])
 
-    def set_prior(self, prior: Prior) -> None:
-        """Swap p(z) mid-run (the codes then migrate towards the new shape)."""
-        check_prior_compatible(self.model.kind, prior)
-        if prior.dim != self.model.latent_dim:
-            raise ConfigError(f"prior has {prior.dim} dimensions, the model's code has {self.model.latent_dim}")
+    def labelled_batch(self) -> Batch:
+        """A random batch of labelled images only (a semi-supervised kind's classification phase)."""
+        if self._labelled_idx is None:
+            self._labelled_idx = self.labelled.nonzero().squeeze(1)          # (L,)
+            if self._labelled_idx.numel() == 0:
+                raise ConfigError("this run has no labelled images")
+        pick = torch.randint(0, self._labelled_idx.numel(), (self.config.batch_size,),
+                             generator=self.generator, device=self.device)
+        idx = self._labelled_idx[pick]
+        x = to_float(self.images[idx])                                   # (B, 784)
+        return Batch(x=x, labels=self.labels[idx], labelled=self.labelled[idx])
+
+    def set_prior(self, prior: Prior, *, reset_discriminator: bool = True) -> None:
+        """Swap p(z) mid-run (the codes then migrate towards the new shape).
+
+        The new prior's recipe applies (unless the config fixes a setting). The discriminators'
+        Adam moments belong to the old game: with ``reset_discriminator`` they start afresh, so the
+        first steps against the new p(z) are not driven by stale momentum.
+        """
+        check_prior_compatible(self.kind, prior)
+        _check_prior_dim(prior, self.model)
         self.prior = prior
-        self.recipe = adversarial_recipe(self.config, prior.name)  # the new prior's, unless fixed by the config
-        if self.model.kind == "aae":
-            for opt, lr in ((self.opt_disc, self.recipe.lr_disc), (self.opt_gen, self.recipe.lr_gen)):
-                for group in opt.param_groups:
-                    group["lr"] = lr
-                    group["betas"] = (self.recipe.beta1, group["betas"][1])
+        self.recipe = adversarial_recipe(self.config, prior)
+        for name, opt in self.optimizers.items():
+            role = self._roles[name]
+            if role == RECONSTRUCTION:
+                continue
+            for group in opt.param_groups:
+                group["lr"] = self.recipe.lr_disc if role == DISCRIMINATOR else self.recipe.lr_gen
+                group["betas"] = (self.recipe.beta1, group["betas"][1])
+            if role == DISCRIMINATOR and reset_discriminator:
+                opt.state.clear()
 
-    def _d_input(self, z: torch.Tensor) -> torch.Tensor:
+    def d_input(self, z: torch.Tensor) -> torch.Tensor:
+        """What a discriminator sees: z, plus N(0, s²) noise when TrainConfig.d_input_noise = s > 0."""
         if self.config.d_input_noise > 0:
             noise = torch.randn(z.shape, generator=self.generator, device=z.device, dtype=z.dtype)
             return z + self.config.d_input_noise * noise
         return z
-
-    # -- the phases ---------------------------------------------------------------------------
-    def reconstruction_step(self, batch: Batch) -> dict[str, float]:
-        """Phase 1: update encoder + decoder on the reconstruction loss (+ KL for a VAE)."""
-        self.model.train()
-        self._codes = None  # the encoder is about to change: codes of an earlier phase are stale
-        x_in = batch.x
-        if self.config.input_dropout > 0:  # denoising: encode a damaged image, rebuild the clean one
-            keep = torch.rand(x_in.shape, generator=self.generator, device=x_in.device) >= self.config.input_dropout
-            x_in = x_in * keep
-        out = self.model.encoder(x_in, sample=True, generator=self.generator)
-        logits = self.model.decoder(out.z)                                  # (B, 784)
-        rec = losses.reconstruction_loss(logits, batch.x)
-        metrics = {"recon": rec.item()}
-        loss = rec
-        if self.model.kind == "vae":
-            if self.prior.name == "gaussian":
-                kl = losses.gaussian_kl(out.mu, out.logvar, prior_std=self.prior.scale)
-            else:
-                kl = losses.monte_carlo_kl(out.z, out.mu, out.logvar, self.prior)
-            loss = rec + kl
-            metrics["kl"] = kl.item()
-        self.opt_recon.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_recon.step()
-        return metrics
-
-    def discriminator_step(self, batch: Batch) -> dict[str, float]:
-        """Phase 2a: update D to output 1 on z ~ p(z) and 0 on the encoder's codes
-        (``TrainConfig.disc_steps`` updates, each against fresh prior samples)."""
-        disc = self.model.discriminator
-        codes = self.model.encoder(batch.x, sample=True, generator=self.generator).z
-        # The generator phase of this batch reuses these codes (and their graph): only D changes in
-        # between, so they are the codes it would compute again. That saves a third of the encoder
-        # passes of a batch.
-        self._codes = (batch, codes)
-        z_posterior = codes.detach()  # a constant here: D's update cannot reach the encoder
-        penalise = self.recipe.d_penalty > 0
-        for _ in range(self.config.disc_steps):
-            z_prior = self._d_input(self.prior.sample(batch.x.shape[0], generator=self.generator))
-            d_prior = disc(z_prior.requires_grad_(penalise))                              # (B,)
-            d_posterior = disc(self._d_input(z_posterior))                                # (B,)
-            loss = losses.discriminator_loss(d_prior, d_posterior)
-            if penalise:
-                loss = loss + losses.r1_penalty(d_prior, z_prior, self.recipe.d_penalty)
-            self.opt_disc.zero_grad(set_to_none=True)
-            loss.backward()
-            self.opt_disc.step()
-        with torch.no_grad():
-            d_acc = 0.5 * ((d_prior > 0).float().mean() + (d_posterior <= 0).float().mean())
-        return {"disc": loss.item(), "d_acc": d_acc.item()}
-
-    def generator_step(self, batch: Batch) -> dict[str, float]:
-        """Phase 2b: update the encoder so that D takes its codes for prior samples."""
-        disc = self.model.discriminator
-        cached, self._codes = self._codes, None
-        if cached is not None and cached[0] is batch:
-            z_posterior = cached[1]
-        else:
-            z_posterior = self.model.encoder(batch.x, sample=True, generator=self.generator).z
-        disc.requires_grad_(False)  # D is only the judge here: no gradients for its weights
-        try:
-            loss = losses.generator_loss(disc(self._d_input(z_posterior)))
-        finally:
-            disc.requires_grad_(True)
-        self.opt_gen.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_gen.step()
-        return {"gen": loss.item()}
 
     # -- stepping -----------------------------------------------------------------------------
     @property
     def next_phase(self) -> str:
         return self.phases[self.phase_index]
 
+    def run_phase(self, name: str, batch: Batch) -> dict[str, float]:
+        """Run the kind's phase ``name`` on ``batch`` (outside the batch bookkeeping of step())."""
+        return self._phase_fns[name](self, batch)
+
+    def _start_batch(self, batch: Batch) -> Batch:
+        self.model.train()
+        self.scratch.clear()
+        return batch
+
     def step_phase(self) -> tuple[str, dict[str, float]]:
         """Run only the next phase (starting a new batch when a batch is complete)."""
         if self.phase_index == 0 or self._batch is None:
-            self._batch = self.next_batch()
+            self._batch = self._start_batch(self.next_batch())
         phase = self.phases[self.phase_index]
-        metrics = getattr(self, f"{phase}_step")(self._batch)
+        metrics = self._phase_fns[phase](self, self._batch)
         self.phase_index += 1
         if self.phase_index == len(self.phases):
             self.phase_index = 0
@@ -292,9 +268,10 @@ class Trainer:
         """All phases on a given batch (the Compare page feeds AE, VAE and AAE the same batches)."""
         if self.phase_index != 0:
             raise RuntimeError("finish the current batch (step()) before feeding a new one")
+        self._start_batch(batch)
         metrics: dict[str, float] = {}
-        for phase in self.phases:
-            metrics.update(getattr(self, f"{phase}_step")(batch))
+        for _, fn in self.kind.phases:
+            metrics.update(fn(self, batch))
         self.step_count += 1
         return metrics
 

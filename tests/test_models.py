@@ -9,17 +9,8 @@ import torch
 from torch import nn
 
 from aae.config import ModelConfig
-from aae.models import (
-    AAE,
-    AE,
-    VAE,
-    Decoder,
-    Discriminator,
-    Encoder,
-    build_model,
-    count_parameters,
-    mlp,
-)
+from aae.kinds import AAE, AE, VAE, build_model
+from aae.models import Decoder, Discriminator, Encoder, count_parameters, mlp
 from aae.priors import make_prior
 from aae.train import seeded_model
 

@@ -13,7 +13,8 @@ from aae import losses
 from aae.config import ConfigError, ModelConfig, TrainConfig
 from aae.data import load_dataset
 from aae.priors import make_prior
-from aae.train import (DEFAULT_RECIPE, PHASES, PRIOR_RECIPES, PriorIncompatible, Trainer, check_prior_compatible,
+from aae.kinds import get_kind
+from aae.train import (DEFAULT_RECIPE, PRIOR_RECIPES, PriorIncompatible, Trainer, check_prior_compatible,
                        seeded_model)
 
 BATCH = 16
@@ -83,12 +84,12 @@ def test_each_phase_moves_only_its_own_parameters(data, encoder, options):
 def test_phase_methods_called_directly_respect_ownership(data):
     tr = make_trainer(data)
     batch = tr.next_batch()
-    for method, owns in ((tr.discriminator_step, {"discriminator"}), (tr.generator_step, {"encoder"}),
-                         (tr.reconstruction_step, {"encoder", "decoder"})):
+    for phase, owns in (("discriminator", {"discriminator"}), ("generator", {"encoder"}),
+                        ("reconstruction", {"encoder", "decoder"})):
         before = {name: params(mod) for name, mod in parts(tr).items()}
-        method(batch)
+        tr.run_phase(phase, batch)
         for name, mod in parts(tr).items():
-            assert (not unchanged(before[name], mod)) == (name in owns), (method.__name__, name)
+            assert (not unchanged(before[name], mod)) == (name in owns), (phase, name)
 
 
 def test_generator_phase_leaves_discriminator_trainable(data):
@@ -101,7 +102,7 @@ def test_generator_phase_leaves_discriminator_trainable(data):
 
 def test_step_phase_cycles_in_the_papers_order(data):
     tr = make_trainer(data)
-    assert tr.phases == PHASES["aae"] == ("reconstruction", "discriminator", "generator")
+    assert tr.phases == get_kind("aae").phase_names == ("reconstruction", "discriminator", "generator")
     seen = []
     for i in range(7):
         assert tr.next_phase == tr.phases[i % 3]
@@ -122,18 +123,19 @@ def test_phases_of_one_batch_share_the_batch(data):
     tr = make_trainer(data)
     seen = []
     for phase in ("reconstruction", "discriminator", "generator"):
-        original = getattr(tr, f"{phase}_step")
+        original = tr._phase_fns[phase]
 
-        def spy(batch, _original=original):
+        def spy(trainer, batch, _original=original):
             seen.append(batch)
-            return _original(batch)
+            return _original(trainer, batch)
 
-        setattr(tr, f"{phase}_step", spy)
+        tr._phase_fns[phase] = spy
     tr.step()
     tr.step()
     assert seen[0] is seen[1] is seen[2]
     assert seen[3] is not seen[0]
     assert seen[0].x.shape == (BATCH, 784) and seen[0].labels.shape == (BATCH,)
+    assert seen[0].labelled.dtype == torch.bool and bool(seen[0].labelled.all())
     assert 0.0 <= float(seen[0].x.min()) and float(seen[0].x.max()) <= 1.0
 
 
@@ -160,7 +162,7 @@ def test_ae_and_vae_have_one_phase(data, kind):
     assert set(metrics) == ({"recon"} if kind == "ae" else {"recon", "kl"})
     tr.step()
     assert tr.step_count == 2
-    assert not hasattr(tr, "opt_disc")
+    assert set(tr.optimizers) == {"recon"} and tr.opt_disc is None
 
 
 def test_training_reduces_the_reconstruction_loss(data):
@@ -380,10 +382,10 @@ def test_generator_phase_reuses_the_codes_of_the_discriminator_phase(data):
 def test_codes_are_not_reused_after_the_encoder_changed(data):
     tr = make_trainer(data)
     batch = tr.next_batch()
-    tr.discriminator_step(batch)
-    tr.reconstruction_step(batch)   # moves the encoder: the cached codes are stale
+    tr.run_phase("discriminator", batch)
+    tr.run_phase("reconstruction", batch)   # moves the encoder: the cached codes are stale
     before = params(tr.model.encoder)
-    tr.generator_step(batch)        # must encode again (a stale graph would raise here)
+    tr.run_phase("generator", batch)        # must encode again (a stale graph would raise here)
     assert all_changed(before, tr.model.encoder)
 
 
@@ -407,7 +409,7 @@ def test_r1_penalty_of_a_linear_discriminator_is_half_gamma_w_squared():
 def test_d_penalty_enters_the_discriminator_loss(data):
     plain, penalised = make_trainer(data, seed=1, d_penalty=0.0), make_trainer(data, seed=1, d_penalty=10.0)
     batch = plain.next_batch()
-    m_plain, m_pen = plain.discriminator_step(batch), penalised.discriminator_step(batch)
+    m_plain, m_pen = plain.run_phase("discriminator", batch), penalised.run_phase("discriminator", batch)
     assert m_pen["disc"] > m_plain["disc"]  # same D, same samples: the penalty adds a positive term
 
 
@@ -416,13 +418,13 @@ def test_input_dropout_damages_only_the_encoders_input(data):
     seen = []
     tr.model.encoder.register_forward_pre_hook(lambda mod, args: seen.append(args[0].detach().clone()))
     batch = tr.next_batch()
-    tr.reconstruction_step(batch)
+    tr.run_phase("reconstruction", batch)
     x_in = seen[0]
     lit = batch.x > 0
     dropped = (x_in == 0) & lit
     assert torch.all((x_in == 0) | (x_in == batch.x))           # pixels are kept or zeroed, never changed
     assert 0.35 < dropped.sum() / lit.sum() < 0.65             # about half of the lit pixels dropped
-    tr.discriminator_step(batch)
+    tr.run_phase("discriminator", batch)
     assert torch.equal(seen[1], batch.x)                        # the regularisation phases see clean images
 
 

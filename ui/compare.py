@@ -25,7 +25,7 @@ from aae.data import DATASETS
 from aae.jobs import LOADING, QUEUED, RUNNING, Snapshot, TrainingJob
 from aae.metrics import reconstruction_error
 from aae.priors import PRIORS, make_prior
-from aae.train import PriorIncompatible, check_prior_compatible
+from aae.kinds import get_kind
 from ui import charts, state, texts, widgets
 from ui.components import latent_pad
 
@@ -137,11 +137,7 @@ def from_shipped() -> TrainingJob | None:
 
 
 def _vae_can_use(prior: str) -> bool:
-    try:
-        check_prior_compatible("vae", make_prior(prior))
-    except PriorIncompatible:
-        return False
-    return True
+    return get_kind("vae").prior_incompatibility(make_prior(prior)) is None
 
 
 # ==================================================================================== controls
