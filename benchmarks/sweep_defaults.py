@@ -1,15 +1,19 @@
-"""The sweep behind TrainConfig's defaults, counted in training steps (not seconds, so a busy
-machine cannot bias it). For every (setting, prior, seed): the steps until the prior-fit ratio of
-the held-out codes is ≤ 2.0, the best and the last ratios, and the k-NN (k=5) accuracy of the
-held-out codes (fitted on all training codes) at each checkpoint.
+"""The sweep behind the per-prior recipes, counted in training steps (not seconds, so a busy
+machine cannot bias it). For every (setting, prior, seed), measured every ``--every`` steps on the
+500 held-out codes against 500 prior samples (``benchmarks.time_to_fit.FitProbe``): the referee
+(5-fold 15-NN two-sample accuracy, 0.5 = cannot tell), the steps until it is ≤ 0.60 and ≤ 0.55
+(mean of three evaluations), the best referee, the median over the second half of the run (does
+the fit hold?), the SW ratio, and the 5-NN accuracy of the held-out codes at the end.
 
-A setting is a name and TrainConfig / ModelConfig overrides; ``--only`` picks some. Runs are
-independent, so ``--workers`` runs them in parallel processes (one torch thread each on the CPU;
-``--device cuda`` puts every worker on the GPU). Results go to stdout as a table and, with
-``--jsonl``, one JSON line per run as soon as it ends.
+A setting is a name and TrainConfig / ModelConfig overrides, plus run options that no config holds:
+``decay`` (every learning rate falls linearly to this fraction of its value over the run) and
+``recipe`` (another prior's recipe, e.g. the smooth Gaussian game for the mixture). ``--only``
+picks some. Runs are independent, so ``--workers`` runs them in parallel processes (one torch
+thread each on the CPU; ``--device cuda`` puts every worker on the GPU). Results go to stdout as a
+table and, with ``--jsonl``, one JSON line per run as soon as it ends.
 
-    python -m benchmarks.sweep_defaults --steps 2000 --workers 2
-    python -m benchmarks.sweep_defaults --only base dsteps2 --priors swiss_roll --seeds 0 1 2
+    python -m benchmarks.sweep_defaults --steps 4000 --priors mog10 --only base sharp decay0.1
+    python -m benchmarks.sweep_defaults --summarize sweep.jsonl
 """
 
 from __future__ import annotations
@@ -22,9 +26,22 @@ import statistics
 import sys
 import time
 
-# name -> (TrainConfig overrides, ModelConfig overrides). "base" is TrainConfig's defaults.
-SETTINGS: dict[str, tuple[dict, dict]] = {
+# name -> (TrainConfig overrides, ModelConfig overrides[, run options]). "base" is TrainConfig's
+# defaults with each prior's recipe; "sharp" and "smooth" are the two recipes, for any prior.
+SETTINGS: dict[str, tuple] = {
     "base": ({}, {}),
+    "sharp": ({}, {}, {"recipe": "mog10"}),
+    "smooth": ({}, {}, {"recipe": "uniform"}),
+    "gauss-recipe": ({}, {}, {"recipe": "gaussian"}),
+    "decay0.1": ({}, {}, {"decay": 0.1}),
+    "decay0.3": ({}, {}, {"decay": 0.3}),
+    "sharp-decay0.1": ({}, {}, {"recipe": "mog10", "decay": 0.1}),
+    "smooth-decay0.1": ({}, {}, {"recipe": "uniform", "decay": 0.1}),
+    "dsteps2-decay0.1": ({"disc_steps": 2}, {}, {"decay": 0.1}),
+    "noise0.05-decay0.1": ({"d_input_noise": 0.05}, {}, {"decay": 0.1}),
+    "r1-0.1-decay0.1": ({"d_penalty": 0.1}, {}, {"decay": 0.1}),
+    "G5e-4-decay0.1": ({"lr_disc": 1e-3, "lr_gen": 5e-4}, {}, {"decay": 0.1}),
+    "b0.9-decay0.1": ({"beta1": 0.9}, {}, {"decay": 0.1}),
     "ae": ({}, {"kind": "ae"}),
     "ae-rec5e-4": ({"lr_recon": 5e-4}, {"kind": "ae"}),
     "ae-batch50": ({"batch_size": 50}, {"kind": "ae"}),
@@ -69,60 +86,59 @@ SETTINGS: dict[str, tuple[dict, dict]] = {
 }
 
 
+def _setting(name: str) -> tuple[dict, dict, dict]:
+    """(TrainConfig overrides, ModelConfig overrides, run options) of a setting."""
+    train_over, model_over, *rest = SETTINGS[name]
+    return train_over, model_over, (rest[0] if rest else {})
+
+
 def run_one(task: dict) -> dict:
     """Train one model for ``steps`` steps; evaluate every ``every`` steps."""
     import torch
 
     torch.set_num_threads(task["threads"])
-    from aae import metrics as M
     from aae.config import ModelConfig, TrainConfig
     from aae.data import load_dataset
     from aae.priors import make_prior
-    from aae.train import Trainer, seeded_model
+    from aae.train import DEFAULT_RECIPE, PRIOR_RECIPES, Trainer, seeded_model
+    from benchmarks.time_to_fit import FLOOR, GOAL, FitProbe, first_reached
 
-    train_over, model_over = SETTINGS[task["setting"]]
-    seed, device = task["seed"], task["device"]
+    train_over, model_over, opts = _setting(task["setting"])
+    if "recipe" in opts:  # another prior's recipe, as explicit settings (the setting's own win)
+        r = PRIOR_RECIPES.get(opts["recipe"], DEFAULT_RECIPE)
+        train_over = {"lr_disc": r.lr_disc, "lr_gen": r.lr_gen, "beta1": r.beta1, "d_penalty": r.d_penalty,
+                      **train_over}
+    seed, device, steps = task["seed"], task["device"], task["steps"]
     data = load_dataset("mnist-5k")
     prior = make_prior(task["prior"], dim=2)
     mcfg = ModelConfig(**{"kind": "aae", "preset": "small", **model_over})
     model = seeded_model(mcfg, seed)
     tr = Trainer(model, prior, data.train_images, data.train_labels,
                  config=TrainConfig(**{"device": device, "seed": seed, **train_over}))
-    x_test = (data.test_images.reshape(len(data.test_images), -1).float() / 255).to(tr.device)
-    x_train = (data.train_images.reshape(len(data.train_images), -1).float() / 255).to(tr.device)
-    g = torch.Generator().manual_seed(1234)
-    p, p2 = prior.sample(len(x_test), generator=g).numpy(), prior.sample(len(x_test), generator=g).numpy()
-    first, best, curve, knn, curve_sampled = None, float("inf"), [], {}, []
-    eval_gen = torch.Generator(tr.device).manual_seed(99)
+    probe = FitProbe(data, prior, tr.device)
+    base_lr = {name: [g["lr"] for g in opt.param_groups] for name, opt in tr.optimizers.items()}
+    decay = opts.get("decay")
+    referees, ratios, knn = [], [], {}
     t0 = time.perf_counter()
-    while tr.step_count < task["steps"]:
+    while tr.step_count < steps:
         for _ in range(task["every"]):
+            if decay is not None:  # linear: lr(t) = lr0 · (1 − (1 − decay) · t / steps)
+                f = 1.0 - (1.0 - decay) * tr.step_count / steps
+                for name, opt in tr.optimizers.items():
+                    for group, lr0 in zip(opt.param_groups, base_lr[name]):
+                        group["lr"] = lr0 * f
             tr.step()
-        with torch.no_grad():
-            model.eval()
-            codes = model.encode(x_test).cpu().numpy()
-            model.train()
-        finite = bool(torch.isfinite(torch.from_numpy(codes)).all())
-        r = M.prior_fit_ratio(codes, p, p2) if finite else float("inf")
-        curve.append(round(r, 3))
-        if mcfg.encoder != "deterministic":  # q(z) of a stochastic encoder: sampled codes, not means
-            with torch.no_grad():
-                sampled = model.encode(x_test, sample=True, generator=eval_gen).cpu().numpy()
-            curve_sampled.append(round(M.prior_fit_ratio(sampled, p, p2), 3) if finite else float("inf"))
-        best = min(best, r)
-        if first is None and r <= 2.0:
-            first = tr.step_count
-        if tr.step_count in task["knn_at"] or tr.step_count >= task["steps"]:
-            with torch.no_grad():
-                model.eval()
-                ref = model.encode(x_train).cpu().numpy()
-                model.train()
-            knn[tr.step_count] = (round(M.knn_accuracy(ref, data.train_labels.numpy(), codes,
-                                                        data.test_labels.numpy(), k=5), 3) if finite else 0.0)
-    return {**{k: task[k] for k in ("setting", "prior", "seed", "device")}, "first": first,
-            "best": round(best, 3), "last": curve[-1], "curve": curve, "knn": knn,
-            "seconds": round(time.perf_counter() - t0, 1), "steps": tr.step_count,
-            **({"curve_sampled": curve_sampled} if curve_sampled else {})}
+        codes, fit = probe.fit(model)
+        referees.append(round(fit["referee"], 3))
+        ratios.append(round(fit["prior_fit"], 3))
+        if tr.step_count in task["knn_at"] or tr.step_count >= steps:
+            knn[tr.step_count] = round(probe.knn(model, codes), 3)
+    reached = {label: first_reached(referees, target) for label, target in (("floor", FLOOR), ("goal", GOAL))}
+    return {**{k: task[k] for k in ("setting", "prior", "seed", "device")},
+            **{f"steps_to_{label}": None if i is None else (i + 1) * task["every"] for label, i in reached.items()},
+            "best": min(referees), "half": statistics.median(referees[len(referees) // 2:]),
+            "last": referees[-1], "last_ratio": ratios[-1], "curve": referees, "ratios": ratios, "knn": knn,
+            "seconds": round(time.perf_counter() - t0, 1), "steps": tr.step_count}
 
 
 _WORKER_DEVICE: str | None = None
@@ -162,11 +178,11 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     if args.summarize:
         rows = [json.loads(line) for path in args.summarize for line in open(path) if line.strip()]
-        rows = [r for r in rows if "error" not in r]
-        print(f"{'setting':<18}{'prior':<12}{'steps≤2':>8}{'fitted':>7}{'best':>7}{'2nd half':>9}{'kNN':>6}  (medians)")
-        for key in sorted({(r["prior"], r["setting"]) for r in rows}):
-            rs = [r for r in rows if (r["prior"], r["setting"]) == key]
-            print(f"{key[1]:<18}{key[0]:<12}" + _summary(rs) + f"  n={len(rs)}")
+        rows = [r for r in rows if "error" not in r and "steps_to_floor" in r]  # referee runs only
+        print(_SUMMARY_HEAD + "  (medians)")
+        for key in sorted({(r["prior"], r["setting"], r["steps"]) for r in rows}):
+            rs = [r for r in rows if (r["prior"], r["setting"], r["steps"]) == key]
+            print(f"{key[1]:<20}{key[0]:<12}" + _summary(rs) + f"  n={len(rs)}, {key[2]} steps")
         return
     if args.every < 1 or args.steps < args.every:
         ap.error("need 1 ≤ --every ≤ --steps")
@@ -191,7 +207,8 @@ def main(argv: list[str] | None = None) -> None:
              if SETTINGS[s][1].get("kind", "aae") == "aae" or p == args.priors[0]]
     print(f"{len(tasks)} runs of {args.steps} steps on {args.mix or args.device}, {args.workers} workers",
           flush=True)
-    print(f"{'setting':<16}{'prior':<12}{'seed':>5}{'steps≤2':>8}{'best':>7}{'last':>7}  kNN", flush=True)
+    print(f"{'setting':<20}{'prior':<12}{'seed':>5}{'≤.60':>7}{'≤.55':>7}{'best':>7}{'half':>7}{'last':>7}"
+          f"{'SW':>6}  5-NN", flush=True)
     with ctx.Pool(args.workers, initializer=_init_worker, initargs=(slots,)) as pool:
         for r in pool.imap_unordered(_safe_run, tasks, chunksize=1):
             results.append(r)
@@ -200,31 +217,41 @@ def main(argv: list[str] | None = None) -> None:
                     fh.write(json.dumps({**r, "knn_at": sorted(r.get("knn_at", []))}
                                         if "error" in r else r) + "\n")
             if "error" in r:
-                print(f"{r['setting']:<16}{r['prior']:<12}{r['seed']:>5}  ERROR {r['error']}", flush=True)
+                print(f"{r['setting']:<20}{r['prior']:<12}{r['seed']:>5}  ERROR {r['error']}", flush=True)
                 continue
             knn = " ".join(f"{k}:{v:.2f}" for k, v in sorted(r["knn"].items()))
-            print(f"{r['setting']:<16}{r['prior']:<12}{r['seed']:>5}{str(r['first'] or '-'):>8}"
-                  f"{r['best']:>7.2f}{r['last']:>7.2f}  {knn}  ({r['seconds']:.0f} s)", flush=True)
+            print(f"{r['setting']:<20}{r['prior']:<12}{r['seed']:>5}{_steps(r['steps_to_floor']):>7}"
+                  f"{_steps(r['steps_to_goal']):>7}{r['best']:>7.3f}{r['half']:>7.3f}{r['last']:>7.3f}"
+                  f"{r['last_ratio']:>6.2f}  {knn}  ({r['seconds']:.0f} s)", flush=True)
 
     ok = [r for r in results if "error" not in r]
     if len(args.seeds) > 1 and ok:
-        print("\nmedians over seeds: steps until the ratio is first ≤ 2 (runs that never fit count as "
-              "never), best ratio, median ratio over the second half (does the fit hold?), final k-NN")
-        print(f"{'setting':<18}{'prior':<12}{'steps≤2':>8}{'fitted':>7}{'best':>7}{'2nd half':>9}{'kNN':>6}")
+        print("\nmedians over seeds: steps until the referee is ≤ 0.60 / ≤ 0.55 (with how many runs got "
+              "there), best referee, median referee over the second half (does the fit hold?), final 5-NN")
+        print(_SUMMARY_HEAD)
         for s, p in itertools.product(args.only, args.priors):
             rs = [r for r in ok if r["setting"] == s and r["prior"] == p]
             if rs:
-                print(f"{s:<18}{p:<12}" + _summary(rs))
+                print(f"{s:<20}{p:<12}" + _summary(rs))
+
+
+_SUMMARY_HEAD = (f"{'setting':<20}{'prior':<12}{'≤.60':>7}{'got':>5}{'≤.55':>7}{'got':>5}{'best':>7}"
+                 f"{'half':>7}{'last':>7}{'5-NN':>6}")
+
+
+def _steps(x) -> str:
+    return "-" if x is None else str(x)
 
 
 def _summary(rs: list[dict]) -> str:
-    firsts = [r["first"] if r["first"] is not None else float("inf") for r in rs]
-    f = statistics.median(firsts)
-    half = statistics.median(statistics.median(r["curve"][len(r["curve"]) // 2:]) for r in rs)
+    cells = ""
+    for label in ("floor", "goal"):
+        steps = [r[f"steps_to_{label}"] if r[f"steps_to_{label}"] is not None else float("inf") for r in rs]
+        med = statistics.median(steps)
+        cells += f"{'-' if med == float('inf') else int(med):>7}{sum(x != float('inf') for x in steps):>3}/{len(rs)}"
     knn = statistics.median(r["knn"][max(r["knn"], key=int)] for r in rs)
-    fitted = f"{sum(x != float('inf') for x in firsts)}/{len(rs)}"
-    return (f"{'-' if f == float('inf') else int(f):>8}{fitted:>7}{statistics.median(r['best'] for r in rs):>7.2f}"
-            f"{half:>9.2f}{knn:>6.2f}")
+    return (cells + f"{statistics.median(r['best'] for r in rs):>7.3f}{statistics.median(r['half'] for r in rs):>7.3f}"
+            f"{statistics.median(r['last'] for r in rs):>7.3f}{knn:>6.2f}")
 
 
 if __name__ == "__main__":
