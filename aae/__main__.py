@@ -1,7 +1,8 @@
-"""Command line: ``python -m aae {train,eval,pretrain,download,bench} ...``.
+"""Command line: ``python -m aae {train,eval,likelihood,pretrain,download,bench} ...``.
 
     python -m aae train --model aae --prior mog10 --steps 3000 --out runs/aae-mog10
     python -m aae eval checkpoints/aae-mog10
+    python -m aae likelihood runs/aae-8d         # Parzen log-likelihood of the test set (paper Table 1)
     python -m aae pretrain                      # regenerates the shipped checkpoints/
     python -m aae download mnist                # full MNIST (needs the network)
     python -m aae bench --steps 200             # steps/s of each model on this machine
@@ -80,6 +81,10 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("checkpoint")
     e.add_argument("--dataset", default=None, help="evaluate on another dataset than the one trained on")
     e.add_argument("--data-dir", default=None)
+
+    from . import likelihood
+    likelihood.add_arguments(sub.add_parser(
+        "likelihood", help="Parzen-window log-likelihood of the test set under decoder samples (paper Table 1)"))
 
     pt = sub.add_parser("pretrain", help="regenerate the shipped checkpoints")
     pt.add_argument("--out", default=str(REPO_CHECKPOINTS))
@@ -263,7 +268,15 @@ def _cmd_bench(a: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": _cmd_train, "eval": _cmd_eval, "pretrain": _cmd_pretrain,
+def _cmd_likelihood(a: argparse.Namespace) -> int:
+    from . import likelihood
+    try:
+        return likelihood.run(a)
+    except likelihood.ArgumentError as e:
+        raise UsageError(str(e)) from None
+
+
+COMMANDS = {"train": _cmd_train, "eval": _cmd_eval, "likelihood": _cmd_likelihood, "pretrain": _cmd_pretrain,
             "download": _cmd_download, "bench": _cmd_bench}
 
 
