@@ -1,17 +1,18 @@
 """Charts and image grids built from a job's ``Snapshot`` (never from a live model).
 
-Live charts are Vega-Lite specs for ``st.vega_lite_chart(spec, key=…)``, not Plotly figures.
-Measured on Streamlit 1.67: a Plotly chart is re-mounted on every data change (its React key is an
-element id that hashes the figure), so each refresh rebuilt the plot — a new WebGL context for
-Scattergl — and cost Chromium ~55 % of a core at 3 refreshes/s; a keyed Vega-Lite chart keeps its
-id, and Streamlit swaps only the changed datasets into the live view (~25 %), which also keeps
-hover, legend selections and no flicker. So every spec here is *static* for a given set of layers
-and prior — everything that changes per refresh travels in named ``datasets`` (DataFrames).
+One way per kind of picture. Every chart here is Vega-Lite, drawn by ``st.vega_lite_chart(spec,
+key=…)``; the live latent scatter has one entry point, ``latent_chart``, used by Train and by each
+of Compare's three panels. Chosen by measurement (``benchmarks/ui_charts.py``, README "Live
+charts"): with a stable key, Streamlit swaps the changed datasets into the live Vega view, so
+nothing is rebuilt and nothing flickers; ``st.plotly_chart`` re-mounts its plot on every data
+change, and a Components-v2 wrapper around plotly.js with ``Plotly.react`` first has to ship the
+4.8 MB plotly.js to every browser. So every spec here is *static* for a given set of layers and
+prior — everything that changes per refresh travels in named ``datasets`` (pyarrow tables).
 
 Everything runs inside live fragments a few times a second: axis ranges are fixed from the prior's
 bounds, and whatever depends only on the prior — the p(z) shading — is computed once and cached.
-The background (p(z) shading, D(z) colours) is one small PNG image under the plot rather than contour or heatmap traces,
-so the browser draws an image instead of recomputing contours on every refresh.
+The background (p(z) shading, D(z) colours) is one small PNG image under the plot rather than
+contour or heatmap traces, so the browser draws an image instead of recomputing contours.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import io
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 from PIL import Image
 
 from aae import viz
@@ -49,6 +50,14 @@ MARGINAL_SIZE = 64               # px, height of the top / width of the right ma
 MARGINAL_BINS = 40
 CURVE_HEIGHT = 150               # px per curve chart, title and axis included
 POINT_SIZE = 28                  # Vega-Lite area (px²) of a code's dot
+EDGE_BINS = 6                    # stretches per side that gather the codes outside the window
+EDGE_INSET = 0.025               # edge markers sit this fraction of the window inside its border …
+EDGE_LABEL_SHIFT = 0.06          # … with their count beside them along the edge
+EDGE_FULL_COUNT = 60             # codes at which an edge marker reaches its largest size
+EDGE_MAX_AREA = 200              # px², the largest edge marker
+EDGE_COLOR = "#333"
+NOTE_OFFSET = 64                 # px from the plot's top edge to the caption: below axis ticks and title
+CLIP_IQR = 3.0                   # loss axes end at Tukey's far-out fences (q₁ − 3·IQR, q₃ + 3·IQR)
 
 LAYER_PRIOR = "p(z)"
 LAYER_D = "D(z)"
@@ -74,14 +83,18 @@ class Layers:
 
 # ------------------------------------------------------------------------------------ images
 
-def _png(array: np.ndarray) -> bytes:
+def png(array: np.ndarray) -> bytes:
+    """PNG bytes, fast compression (st.image passes PNG bytes through as they are): the one PNG
+    encoder of the UI."""
     buf = io.BytesIO()
     Image.fromarray(array).save(buf, format="PNG", compress_level=1)
     return buf.getvalue()
 
 
-def _data_uri(array: np.ndarray) -> str:
-    return "data:image/png;base64," + base64.b64encode(_png(array)).decode("ascii")
+def data_uri(array: np.ndarray) -> str:
+    """A small picture inline (st.image and <img> take ``data:`` URLs): it arrives with the rerun's
+    message instead of as a second HTTP fetch (~30 ms sooner on screen in the Explorer)."""
+    return "data:image/png;base64," + base64.b64encode(png(array)).decode("ascii")
 
 
 @functools.lru_cache(maxsize=16)
@@ -103,7 +116,7 @@ def _shade(dens: np.ndarray) -> np.ndarray:
 
 @functools.lru_cache(maxsize=16)
 def prior_shade_uri(name: str, scale: float = 1.0) -> str:
-    return _data_uri(_shade(prior_density(name, scale)))
+    return data_uri(_shade(prior_density(name, scale)))
 
 
 @functools.lru_cache(maxsize=16)
@@ -114,7 +127,7 @@ def prior_preview_png(name: str, scale: float = 1.0) -> bytes:
     rgb = 255 * (1 - a) + a * np.array((30, 30, 60), np.float32)
     img = np.clip(rgb, 0, 255).astype(np.uint8)
     img[[0, -1], :] = img[:, [0, -1]] = 200
-    return _png(img)
+    return png(img)
 
 
 def _d_colors(d_grid: np.ndarray, size: int) -> np.ndarray:
@@ -136,77 +149,151 @@ def background_uri(prior_name: str, prior_scale: float, d_grid: np.ndarray | Non
     composited on top (when ``show_prior``). One image, so the layers can never hide each other."""
     if d_grid is None:
         return prior_shade_uri(prior_name, prior_scale) if show_prior else None
-    rgb = _d_colors(d_grid, PRIOR_GRID)
+    d = np.ascontiguousarray(d_grid, np.float32)
+    return _d_background_uri(prior_name, prior_scale, d.tobytes(), d.shape, show_prior)
+
+
+@functools.lru_cache(maxsize=8)
+def _d_background_uri(prior_name: str, prior_scale: float, d_bytes: bytes, shape: tuple[int, int],
+                      show_prior: bool) -> str:
+    # keyed by the grid's bytes: a new D(z) grid arrives every ~2 s, the plot refreshes ~3 times a second
+    rgb = _d_colors(np.frombuffer(d_bytes, np.float32).reshape(shape), PRIOR_GRID)
     if show_prior:
         shade = _shade(prior_density(prior_name, prior_scale))[::-1]          # back to ascending rows
         a = shade[..., 3:4].astype(np.float32) / 255 * D_PRIOR_SHADE_BOOST
         rgb = rgb * (1 - a) + np.array(PRIOR_SHADE_RGB, np.float32) * a
     rgba = np.concatenate([rgb, np.full(rgb.shape[:2] + (1,), 230, np.float32)], axis=-1)[::-1]
-    return _data_uri(np.clip(rgba, 0, 255).astype(np.uint8))
+    return data_uri(np.clip(rgba, 0, 255).astype(np.uint8))
 
 
 def image_grid_html(images: np.ndarray, ncols: int, *, name: str, alt: str) -> str:
     """An image grid as an ``<img>`` with the PNG inline. Inline, not ``st.image``: a live fragment
     replaces its media files several times a second and the browser then asks for deleted ones
     (404, a broken-image flash). ``pixelated`` keeps digits crisp when the browser scales them up."""
-    uri = _data_uri((viz.image_grid(images, ncols) * 255).astype(np.uint8))
+    uri = data_uri((viz.image_grid(images, ncols) * 255).astype(np.uint8))
     return (f'<img src="{uri}" alt="{alt}" data-grid="{name}" '
             f'style="width:100%;image-rendering:pixelated;border-radius:4px;display:block">')
 
 
 # ------------------------------------------------------------------------------------ latent plot
+# Live charts are keyed Vega-Lite charts (see the module docstring and README "Live charts"). The
+# plot area is always a SIZE × SIZE square in pixels: Vega-Lite's width/height are the data
+# rectangle's, and legends, axes and the caption are laid out around it, so no layer can squash it.
 
-def latent_spec(snap, layers: Layers, class_names: tuple[str, ...] | None = None) -> dict:
-    """q(z) of the fixed held-out batch, coloured by class, over p(z) and the optional layers.
-    Click a class in the legend to highlight it."""
-    lo, hi = (float(b) for b in snap.bounds)
-    prior = snap.config.prior
-    codes = np.asarray(snap.codes[:, :2], np.float32)
-    labels = np.asarray(snap.code_labels)
+def outside_caption(n: int) -> str:
+    """``"1 code outside the window"`` / ``"3 codes outside the window"``; ``""`` for none."""
+    return "" if n <= 0 else f"{n} code{'' if n == 1 else 's'} outside the window (▲ at the edge)"
+
+
+def edge_markers(codes: np.ndarray, lo: float, hi: float, bins: int = EDGE_BINS) -> dict[str, np.ndarray]:
+    """Codes outside the square window [lo, hi]², gathered into ``bins`` stretches per side: one
+    row per occupied stretch with the marker's position just inside the edge (z1, z2), the
+    direction it points (angle, degrees clockwise from up), how many codes it stands for (count),
+    and where that count is written, beside the marker along the edge (label1, label2).
+
+    A code leaves by the side it overshoots most: (5.0, 0.3) in the window [-3.5, 3.5]² counts
+    towards the right side's stretch that holds z₂ = 0.3, and (4.0, 9.0) towards the top side's
+    last stretch. Non-finite codes are outside but have no direction, so they get no marker.
+    """
+    codes = np.asarray(codes, np.float64).reshape(-1, 2)
+    codes = codes[np.isfinite(codes).all(axis=1)]
+    span = hi - lo
+    over = np.stack([lo - codes[:, 0], codes[:, 0] - hi, lo - codes[:, 1], codes[:, 1] - hi], axis=1)
+    side = over.argmax(axis=1)                                   # 0 left, 1 right, 2 bottom, 3 top
+    outside = over.max(axis=1) > 0
+    along = np.where(side < 2, codes[:, 1], codes[:, 0])         # the coordinate along that side
+    edges = np.linspace(lo, hi, bins + 1)
+    stretch = np.clip(np.searchsorted(edges, along, side="right") - 1, 0, bins - 1)
+    counts = np.bincount((side * bins + stretch)[outside], minlength=4 * bins)
+    keep = np.flatnonzero(counts)
+    s_of, centre = keep // bins, ((edges[:-1] + edges[1:]) / 2)[keep % bins]
+    fixed = np.array([lo, hi, lo, hi])[s_of] + np.array([1, -1, 1, -1])[s_of] * EDGE_INSET * span
+    vertical = s_of < 2                                          # left / right: the side runs along z₂
+    z1, z2 = np.where(vertical, fixed, centre), np.where(vertical, centre, fixed)
+    shift = np.where(centre < (lo + hi) / 2, 1.0, -1.0) * EDGE_LABEL_SHIFT * span   # towards the middle:
+    return {"z1": z1, "z2": z2,                                                     # corners stay clear
+            "label1": np.where(vertical, z1, z1 + shift), "label2": np.where(vertical, z2 + shift, z2),
+            "angle": np.array([270, 90, 180, 0], np.float32)[s_of], "count": counts[keep].astype(np.int64)}
+
+
+def _inside(codes: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    return np.isfinite(codes).all(axis=1) & ((codes >= lo) & (codes <= hi)).all(axis=1)
+
+
+def _model_fields(snap, model: str | None):
+    """(codes, d_grid, arrows) of ``model`` in the snapshot (default: its primary model)."""
+    if model is None:
+        return snap.codes, snap.d_grid, snap.arrows
+    view = snap.models[model]
+    return view.codes, view.d_grid, view.arrows
+
+
+def _class_names(labels: np.ndarray, class_names) -> list[str]:
     n_classes = max(len(DIGIT_COLORS), int(labels.max()) + 1 if labels.size else 0)
-    names = list(class_names or ()) + [str(k) for k in range(len(class_names or ()), n_classes)]
-    # Codes outside the fixed window are drawn on its edge (and counted) rather than lost.
-    outside = int(np.any((codes < lo) | (codes > hi), axis=1).sum())
-    margin = (hi - lo) * 0.004
-    shown = np.clip(codes, lo + margin, hi - margin)
-    show_d = layers.discriminator and snap.d_grid is not None
-    size = LATENT_SIZE_WITH_MARGINALS if layers.marginals else LATENT_SIZE
+    return list(class_names or ()) + [str(k) for k in range(len(class_names or ()), n_classes)]
 
-    datasets: dict[str, pd.DataFrame] = {
-        "codes": pd.DataFrame({"z1": shown[:, 0], "z2": shown[:, 1],
-                               "class": np.asarray(names, dtype=object)[labels]}),
-        "note": pd.DataFrame({"z1": [hi], "z2": [lo], "text": [
-            f"{outside} code{'s' if outside != 1 else ''} outside the window, drawn on its edge"]}
-            if outside else {"z1": [], "z2": [], "text": []}),
+
+def latent_spec(snap, layers: Layers, class_names: tuple[str, ...] | None = None, *, model: str | None = None,
+                bounds: tuple[float, float] | None = None, size: int | None = None, legend: bool = True) -> dict:
+    """q(z) of the fixed held-out batch, coloured by class, over p(z) and the optional layers, as
+    a Vega-Lite spec whose plot area is exactly ``size`` × ``size`` px (1:1 in z).
+
+    ``model``: which of the snapshot's models (Compare's "ae" / "vae" / "aae"; default its primary);
+    ``bounds``: the axes' window (default the prior's, ``snap.bounds``; p(z) and D(z) always cover
+    the prior's own window); ``legend``: the clickable class legend above the plot (Compare draws
+    one legend for its three panels). Codes outside the window are not drawn on its border: they
+    become triangles at the edge with their count, and a caption below the axes counts them all.
+    Everything that changes between refreshes travels in ``datasets``; the spec itself stays the
+    same for a given set of layers, so the chart updates in place.
+    """
+    plo, phi = (float(b) for b in snap.bounds)
+    lo, hi = (plo, phi) if bounds is None else (float(bounds[0]), float(bounds[1]))
+    prior = snap.config.prior
+    codes, d_grid, arrows = _model_fields(snap, model)
+    codes = np.asarray(codes[:, :2], np.float32)
+    labels = np.asarray(snap.code_labels)
+    names = _class_names(labels, class_names)
+    show_d = layers.discriminator and d_grid is not None
+    if size is None:
+        size = LATENT_SIZE_WITH_MARGINALS if layers.marginals else LATENT_SIZE
+    inside = _inside(codes, lo, hi)
+
+    # pyarrow tables: Streamlit sends them as they are (a DataFrame costs ~3 ms more each)
+    datasets: dict[str, pa.Table] = {
+        "codes": pa.table({"z1": codes[inside, 0], "z2": codes[inside, 1],
+                           "class": np.asarray(names, dtype=object)[labels[inside]]}),
+        "edges": pa.table(edge_markers(codes, lo, hi)),
+        # always one row, so the chart's height does not jump when codes leave or come back
+        "note": pa.table({"text": [outside_caption(int((~inside).sum())) or "\u00a0"]}),
     }
-    x = {"field": "z1", "type": "quantitative", "title": "z₁", "axis": {"grid": False, "tickCount": 7},
-         "scale": {"domain": [lo, hi], "nice": False, "zero": False}}
-    y = {"field": "z2", "type": "quantitative", "title": "z₂", "axis": {"grid": False, "tickCount": 7},
-         "scale": {"domain": [lo, hi], "nice": False, "zero": False}}
+    scale = {"domain": [lo, hi], "nice": False, "zero": False}
+    axis = {"grid": False, "tickCount": 7, "labelFlush": True}
+    x = {"field": "z1", "type": "quantitative", "title": "z₁", "axis": axis, "scale": scale}
+    y = {"field": "z2", "type": "quantitative", "title": "z₂", "axis": axis, "scale": scale}
     main_layers: list[dict] = []
-    background = background_uri(prior.name, float(prior.scale), snap.d_grid if show_d else None, layers.prior)
+    background = background_uri(prior.name, float(prior.scale), d_grid if show_d else None, layers.prior)
     if background is not None:
-        datasets["background"] = pd.DataFrame({"z1": [lo], "z2": [lo], "z1_end": [hi], "z2_end": [hi],
-                                               "url": [background]})
-        main_layers.append({"data": {"name": "background"}, "mark": {"type": "image", "aspect": False},
+        datasets["background"] = pa.table({"z1": [plo], "z2": [plo], "z1_end": [phi], "z2_end": [phi],
+                                           "url": [background]})
+        main_layers.append({"data": {"name": "background"}, "mark": {"type": "image", "aspect": False, "clip": True},
                             "encoding": {"x": x, "y": y, "x2": {"field": "z1_end"}, "y2": {"field": "z2_end"},
                                          "url": {"field": "url", "type": "nominal"}}})
+    colour = {"field": "class", "type": "nominal", "title": None,
+              "scale": {"domain": names, "range": list(DIGIT_COLORS[:len(names)])},
+              "legend": {"orient": "top", "direction": "horizontal", "columns": 10, "symbolType": "circle",
+                         "labelFontSize": 13, "symbolSize": 120} if legend else None}
     main_layers.append({
         "data": {"name": "codes"},
         "params": [{"name": "pick", "select": {"type": "point", "fields": ["class"]}, "bind": "legend"}],
         "mark": {"type": "circle", "size": POINT_SIZE},
         "encoding": {
-            "x": x, "y": y,
-            "color": {"field": "class", "type": "nominal", "title": None,
-                      "scale": {"domain": names, "range": list(DIGIT_COLORS[:len(names)])},
-                      "legend": {"orient": "top", "direction": "horizontal", "columns": 10, "symbolType": "circle",
-                                 "labelFontSize": 13, "symbolSize": 120}},
+            "x": x, "y": y, "color": colour,
             "opacity": {"condition": {"param": "pick", "value": 0.85}, "value": 0.07},
             "tooltip": [{"field": "class", "title": "class"}, {"field": "z1", "format": ".2f", "title": "z₁"},
                         {"field": "z2", "format": ".2f", "title": "z₂"}],
         }})
-    if layers.arrows and snap.arrows is not None:
-        datasets["arrows"] = _arrow_frame(np.asarray(snap.arrows, np.float32), lo, hi)
+    if layers.arrows and arrows is not None:
+        datasets["arrows"] = _arrow_frame(np.asarray(arrows, np.float32), lo, hi)
         ink = "#141414"
         main_layers += [
             {"data": {"name": "arrows"}, "mark": {"type": "rule", "color": ink, "opacity": 0.7, "strokeWidth": 1.3},
@@ -216,25 +303,38 @@ def latent_spec(snap, layers: Layers, class_names: tuple[str, ...] | None = None
              "encoding": {"x": {**x, "field": "tip1"}, "y": {**y, "field": "tip2"},
                           "angle": {"field": "angle", "type": "quantitative", "scale": None}}},
         ]
+    main_layers += [
+        {"data": {"name": "edges"}, "mark": {"type": "point", "shape": "triangle", "filled": True,
+                                             "color": EDGE_COLOR, "opacity": 0.9},
+         "encoding": {"x": x, "y": y, "angle": {"field": "angle", "type": "quantitative", "scale": None},
+                      "size": {"field": "count", "type": "quantitative", "legend": None,
+                               "scale": {"type": "sqrt", "domain": [0, EDGE_FULL_COUNT], "range": [0, EDGE_MAX_AREA],
+                                         "clamp": True}},
+                      "tooltip": [{"field": "count", "title": "codes outside, this way"}]}},
+        {"data": {"name": "edges"}, "mark": {"type": "text", "fontSize": 10, "color": EDGE_COLOR,
+                                             "align": "center", "baseline": "middle"},
+         "encoding": {"x": {**x, "field": "label1"}, "y": {**y, "field": "label2"}, "text": {"field": "count"}}},
+        # below the axis title (pixels from the plot's top edge), never over the tick labels
+        {"data": {"name": "note"}, "mark": {"type": "text", "align": "left", "baseline": "top", "fontSize": 12,
+                                            "color": "#555", "x": 0, "y": size + NOTE_OFFSET},
+         "encoding": {"text": {"field": "text"}}},
+    ]
     if show_d:
-        datasets["d_legend"] = pd.DataFrame({"z1": [lo, lo], "z2": [lo, lo], "d": [0.0, 1.0]})
+        datasets["d_legend"] = pa.table({"z1": [lo, lo], "z2": [lo, lo], "d": [0.0, 1.0]})
         main_layers.append({
             "data": {"name": "d_legend"}, "mark": {"type": "square", "opacity": 0, "size": 1},
             "encoding": {"x": x, "y": y, "fill": {
-                "field": "d", "type": "quantitative", "title": "D(z): is it a prior sample?",
+                "field": "d", "type": "quantitative", "title": "D(z)",
                 "scale": {"domain": [0, 1], "range": [_hex(c) for _, c in D_COLORSCALE]},
-                "legend": {"orient": "bottom", "direction": "horizontal", "gradientLength": 260,
+                "legend": {"orient": "right", "direction": "vertical", "gradientLength": min(size - 60, 200),
                            "values": [0, 0.5, 1],
                            "labelExpr": "datum.value == 0 ? 'surely a code' : datum.value == 1 ? "
                                         "'surely prior' : 'can\u2019t tell'"}}}})
-    main_layers.append({"data": {"name": "note"}, "mark": {"type": "text", "align": "right", "baseline": "bottom",
-                                                           "dx": -4, "dy": -4, "fontSize": 12, "color": "#555"},
-                        "encoding": {"x": x, "y": y, "text": {"field": "text"}}})
     main = {"width": size, "height": size, "layer": main_layers}
     if not layers.marginals:
-        return {**main, "datasets": datasets}
+        return {**main, "datasets": datasets, "autosize": {"type": "pad"}}
 
-    datasets["marginals"] = _marginal_frame(codes, snap.prior_sample, lo, hi)
+    datasets["marginals"] = _marginal_frame(codes[inside], snap.prior_sample, lo, hi)
     bin_axis = {"field": "centre", "type": "quantitative", "scale": {"domain": [lo, hi], "nice": False},
                 "axis": None}
     dens = {"type": "quantitative", "axis": None, "title": None}
@@ -255,38 +355,55 @@ def latent_spec(snap, layers: Layers, class_names: tuple[str, ...] | None = None
                          "orient": "vertical" if axis_name == "x" else "horizontal", "line": True},
                 "encoding": enc}
 
-    return {"datasets": datasets, "spacing": 4,
+    return {"datasets": datasets, "spacing": 4, "autosize": {"type": "pad"},
             "vconcat": [marginal("x", "density"),
                         {"spacing": 4, "hconcat": [main, marginal("y", "density")],
                          "resolve": {"scale": {"color": "independent"}, "legend": {"color": "independent"}}}],
             "resolve": {"scale": {"color": "independent"}, "legend": {"color": "independent"}}}
 
 
+def latent_chart(snap, layers: Layers, *, key: str, class_names: tuple[str, ...] | None = None,
+                 model: str | None = None, bounds: tuple[float, float] | None = None, size: int | None = None,
+                 legend: bool = True) -> None:
+    """Draw ``latent_spec(...)`` (same arguments) as a keyed Vega-Lite chart: the one way every
+    page draws a live latent scatter. The same ``key`` on every refresh lets Streamlit swap the
+    datasets into the live view instead of rebuilding the chart."""
+    import streamlit as st
+
+    spec = latent_spec(snap, layers, class_names, model=model, bounds=bounds, size=size, legend=legend)
+    st.vega_lite_chart(spec=spec, key=key, width="content")
+
+
 def _hex(rgb) -> str:
     return "#%02x%02x%02x" % tuple(int(c) for c in rgb)
 
 
-def _arrow_frame(arrows: np.ndarray, lo: float, hi: float) -> pd.DataFrame:
+def _arrow_frame(arrows: np.ndarray, lo: float, hi: float) -> pa.Table:
     """Start, tip and screen angle of each generator-push arrow (angle: degrees clockwise from up,
-    as Vega-Lite turns a triangle)."""
+    as Vega-Lite turns a triangle); arrows that start outside the window are left out."""
+    arrows = arrows[_inside(arrows[:, :2], lo, hi)]
     tip = np.clip(arrows[:, :2] + arrows[:, 2:4], lo, hi)
     angle = np.degrees(np.arctan2(arrows[:, 2], arrows[:, 3]))
-    return pd.DataFrame({"z1": arrows[:, 0], "z2": arrows[:, 1], "tip1": tip[:, 0], "tip2": tip[:, 1],
-                         "angle": angle.astype(np.float32)})
+    return pa.table({"z1": arrows[:, 0], "z2": arrows[:, 1], "tip1": tip[:, 0], "tip2": tip[:, 1],
+                     "angle": angle.astype(np.float32)})
 
 
-def _marginal_frame(codes: np.ndarray, prior_sample, lo: float, hi: float) -> pd.DataFrame:
+def _marginal_frame(codes: np.ndarray, prior_sample, lo: float, hi: float) -> pa.Table:
     edges = np.linspace(lo, hi, MARGINAL_BINS + 1, dtype=np.float32)
     centres = (edges[:-1] + edges[1:]) / 2
-    parts = []
+    cols: dict[str, list] = {"axis": [], "of": [], "centre": [], "density": []}
     for axis_name, dim in (("x", 0), ("y", 1)):
         for name, values in (("p(z)", prior_sample), ("q(z)", codes)):
-            if values is None:
+            if values is None or len(values) == 0:
                 continue
             hist, _ = np.histogram(np.asarray(values)[:, dim], bins=edges, density=True)
-            parts.append(pd.DataFrame({"axis": axis_name, "of": name, "centre": centres,
-                                       "density": hist.astype(np.float32)}))
-    return pd.concat(parts, ignore_index=True)
+            cols["axis"] += [axis_name] * MARGINAL_BINS
+            cols["of"] += [name] * MARGINAL_BINS
+            cols["centre"].append(centres)
+            cols["density"].append(hist.astype(np.float32))
+    return pa.table({"axis": cols["axis"], "of": cols["of"],
+                     "centre": np.concatenate(cols["centre"]) if cols["centre"] else np.zeros(0, np.float32),
+                     "density": np.concatenate(cols["density"]) if cols["density"] else np.zeros(0, np.float32)})
 
 
 # ------------------------------------------------------------------------------------ curves
@@ -294,36 +411,77 @@ def _marginal_frame(codes: np.ndarray, prior_sample, lo: float, hi: float) -> pd
 CURVE_PANELS = ("recon", "game", "fit")
 
 
+def robust_range(values: np.ndarray, k: float = CLIP_IQR) -> tuple[float, float]:
+    """Tukey's far-out fences ``[q₁ − k·IQR, q₃ + k·IQR]`` of the finite values: a loss spike
+    (one L_D step at 60 among values near 1.4) falls outside and no longer sets the axis. The IQR
+    has a floor of 1 % of the median, so a flat curve still gets a visible band."""
+    v = np.asarray(values, np.float64)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return (0.0, 1.0)
+    q1, med, q3 = np.percentile(v, [25, 50, 75])
+    iqr = max(q3 - q1, 0.01 * abs(med), 1e-12)
+    return (max(float(v.min()), q1 - k * iqr), min(float(v.max()), q3 + k * iqr))
+
+
+def _long(step: np.ndarray, series: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(step, value, series label) of the finite points of every curve as long as ``step``."""
+    steps, values, labels = [], [], []
+    for label, v in series.items():
+        v = np.asarray(v, np.float64)
+        if len(v) != len(step):
+            continue
+        ok = np.isfinite(v)
+        steps.append(step[ok])
+        values.append(v[ok])
+        labels += [label] * int(ok.sum())
+    if not steps:
+        return np.zeros(0), np.zeros(0), []
+    return np.concatenate(steps), np.concatenate(values), labels
+
+
+def clipped_frame(step: np.ndarray, series: dict[str, np.ndarray]) -> pa.Table:
+    """Long table (step, value, shown, clipped, series) of curves on one axis: ``shown`` is
+    ``value`` clamped to the robust range of all the curves together, ``clipped`` marks the
+    points that were moved ("above" / "below", drawn as ▲ / ▼ at the edge, the true value in the
+    tooltip). Non-finite points are left out."""
+    steps, values, labels = _long(step, series)
+    lo, hi = robust_range(values)
+    clipped = np.where(values > hi, "above", np.where(values < lo, "below", ""))
+    return pa.table({"step": steps, "value": values, "shown": np.clip(values, lo, hi),
+                     "clipped": clipped.astype(object), "series": labels})
+
+
 def curves_specs(history: dict[str, np.ndarray]) -> dict[str, dict]:
     """Three small charts over steps: reconstruction loss; the adversarial game with its
-    equilibrium lines; the prior-fit ratio (log scale) with its target band. One spec each, so each
-    can stretch to its column's width (Vega-Lite's ``container`` width does not work in concats)."""
+    equilibrium lines; the prior fit with its target band. One spec each, so each can stretch to
+    its column's width (Vega-Lite's ``container`` width does not work in concats).
+
+    The loss axes follow a robust range of the data (``robust_range``), so one spike — a live
+    prior switch, an unlucky batch — cannot flatten the rest of the curve; clipped points sit on
+    the edge as ▲ / ▼ and their tooltip keeps the true value."""
     # Nothing that changes between refreshes may sit in a spec (it would rebuild the chart): the
     # scales follow the data.
     step = np.asarray(history.get("step", np.zeros(0)), np.float64)
     x = {"field": "step", "type": "quantitative", "title": None, "scale": {"nice": False}}
 
-    def frame(keys: dict[str, str]) -> pd.DataFrame:
-        parts = [pd.DataFrame({"step": step, "value": np.asarray(history[k], np.float32), "series": label})
-                 for k, label in keys.items() if k in history and len(history[k]) == len(step)]
-        if not parts:
-            return pd.DataFrame({"step": [], "value": [], "series": []})
-        df = pd.concat(parts, ignore_index=True)
-        return df[np.isfinite(df["value"])]
-
-    def lines(keys: dict[str, str], colors: list[str], y: dict, title: str, extra: list[dict]) -> dict:
-        return {
-            "width": "container", "title": {"text": title, "anchor": "start", "fontSize": 13},
-            "datasets": {"curve": frame(keys)},
-            "layer": [*extra, {
-                "data": {"name": "curve"}, "mark": {"type": "line", "strokeWidth": 1.8, "clip": True},
-                "encoding": {"x": x, "y": {"field": "value", "type": "quantitative", "title": None, **y},
-                             "color": {"field": "series", "type": "nominal", "title": None,
-                                       "scale": {"domain": list(keys.values()), "range": colors},
-                                       "legend": None},
-                             "tooltip": [{"field": "series"}, {"field": "step", "format": ",.0f"},
-                                         {"field": "value", "format": ".3f"}]}}],
-        }
+    def lines(keys: dict[str, str], colors: list[str], y: dict, title: str, extra: list[dict],
+              clip: bool) -> dict:
+        series = {label: history[k] for k, label in keys.items() if k in history}
+        frame = clipped_frame(step, series) if clip else _plain_frame(step, series)
+        colour = {"field": "series", "type": "nominal", "title": None,
+                  "scale": {"domain": list(keys.values()), "range": colors}, "legend": None}
+        tooltip = [{"field": "series"}, {"field": "step", "format": ",.0f"}, {"field": "value", "format": ".3f"}]
+        value = {"field": "shown", "type": "quantitative", "title": None, **y}
+        layer = [*extra, {"data": {"name": "curve"}, "mark": {"type": "line", "strokeWidth": 1.8, "clip": True},
+                          "encoding": {"x": x, "y": value, "color": colour, "tooltip": tooltip}}]
+        if clip:
+            layer += [{"data": {"name": "curve"}, "transform": [{"filter": f"datum.clipped == '{side}'"}],
+                       "mark": {"type": "point", "shape": shape, "filled": True, "size": 30},
+                       "encoding": {"x": x, "y": value, "color": colour, "tooltip": tooltip}}
+                      for side, shape in (("above", "triangle-up"), ("below", "triangle-down"))]
+        return {"width": "container", "title": {"text": title, "anchor": "start", "fontSize": 13},
+                "datasets": {"curve": frame}, "layer": layer}
 
     equilibrium = [
         {"data": {"values": [{}]}, "mark": {"type": "rule", "strokeDash": [4, 3], "color": CURVE_COLORS[k],
@@ -334,59 +492,21 @@ def curves_specs(history: dict[str, np.ndarray]) -> dict[str, dict]:
              "encoding": {"y": {"datum": 0.5}, "y2": {"datum": texts.PRIOR_FIT_GOOD}}}]
     return {
         "recon": lines({"recon": "reconstruction"}, [CURVE_COLORS["recon"]], {"scale": {"zero": False}},
-                       "Reconstruction loss (nats per image)", []),
+                       "Reconstruction loss (nats per image; ▲ = off the scale)", [], clip=True),
         "game": lines({"disc": "discriminator L_D", "gen": "generator L_G"},
                       [CURVE_COLORS["disc"], CURVE_COLORS["gen"]], {"scale": {"zero": True}},
-                      "L_D (red) · L_G (green) · dashed: equilibrium", equilibrium),
+                      "L_D (red) · L_G (green) · dashed: equilibrium", equilibrium, clip=True),
+        # a ratio on a log scale: spikes stay readable without clipping
         "fit": lines({"prior_fit": "prior-fit ratio"}, [CURVE_COLORS["prior_fit"]],
                      {"scale": {"type": "log", "domainMin": 0.5, "nice": False},
                       "axis": {"values": [0.5, 1, 2, 5, 10, 20, 50, 100], "labelOverlap": "greedy"}},
-                     "Prior-fit ratio, log scale (green: good fit)", band),
+                     "Prior-fit ratio, log scale (green: good fit)", band, clip=False),
     }
 
 
-# ------------------------------------------------------------------------------------ Plotly version
-# The same q(z)-over-p(z) picture as a Plotly figure, for views that are not refreshed live (the
-# Compare page uses it). A live view should use ``latent_spec``: see the module docstring.
-
-def figure(spec: dict):
-    """A plotly Figure from a dict this module built, skipping plotly's validation (~10 ms)."""
-    import plotly.graph_objects as go
-    return go.Figure(spec, _validate=False)
-
-
-def latent_figure(snap, layers: Layers, class_names: tuple[str, ...] | None = None):
-    """q(z) of the fixed held-out batch, coloured by class, over p(z) (Plotly)."""
-    lo, hi = (float(b) for b in snap.bounds)
-    prior = snap.config.prior
-    codes = np.asarray(snap.codes[:, :2], np.float32)
-    labels = np.asarray(snap.code_labels)
-    n_classes = max(len(DIGIT_COLORS), int(labels.max()) + 1 if labels.size else 0)
-    names = list(class_names or ()) + [str(k) for k in range(len(class_names or ()), n_classes)]
-    outside = int(np.any((codes < lo) | (codes > hi), axis=1).sum())
-    margin = (hi - lo) * 0.004
-    shown = np.clip(codes, lo + margin, hi - margin)
-    show_d = layers.discriminator and snap.d_grid is not None
-    background = background_uri(prior.name, float(prior.scale), snap.d_grid if show_d else None, layers.prior)
-    images = [] if background is None else [dict(source=background, xref="x", yref="y", x=lo, y=hi,
-                                                  sizex=hi - lo, sizey=hi - lo, sizing="stretch", layer="below")]
-    traces = []
-    for k in range(n_classes):
-        m = labels == k
-        if m.any():
-            traces.append({"type": "scattergl", "mode": "markers", "name": names[k], "x": shown[m, 0],
-                           "y": shown[m, 1], "marker": {"color": DIGIT_COLORS[k % len(DIGIT_COLORS)], "size": 6,
-                                                        "opacity": 0.85},
-                           "hovertemplate": "%{fullData.name}: z = (%{x:.2f}, %{y:.2f})<extra></extra>"})
-    axis = dict(range=[lo, hi], zeroline=False, showgrid=False, ticks="outside")
-    layout = {
-        "template": {"layout": {}}, "height": 420, "uirevision": "latent", "plot_bgcolor": "white",
-        "margin": dict(l=44, r=8, t=30, b=40), "images": images,
-        "xaxis": {**axis, "title": {"text": "z₁"}, "constrain": "domain"},
-        "yaxis": {**axis, "title": {"text": "z₂"}, "scaleanchor": "x", "scaleratio": 1, "constrain": "domain"},
-        "legend": dict(orientation="h", x=0, y=1.0, yanchor="bottom", itemsizing="constant"),
-        "annotations": [dict(text=f"{outside} codes outside the window, drawn on its edge", xref="paper",
-                             yref="paper", x=1, y=0, xanchor="right", yanchor="bottom", showarrow=False,
-                             font=dict(size=12, color="#555"))] if outside else [],
-    }
-    return figure({"data": traces, "layout": layout})
+def _plain_frame(step: np.ndarray, series: dict[str, np.ndarray]) -> pa.Table:
+    """Long table (step, value, shown, series) for a log axis: points ≤ 0 have no place there."""
+    steps, values, labels = _long(step, series)
+    keep = values > 0
+    return pa.table({"step": steps[keep], "value": values[keep], "shown": values[keep],
+                     "series": [label for label, k in zip(labels, keep) if k]})
