@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
@@ -16,6 +17,9 @@ MODEL_KINDS = ("ae", "vae", "aae")  # the built-in kinds; aae.kinds.kind_names()
 ENCODER_KINDS = ("deterministic", "gaussian", "universal")
 PRESETS = ("small", "paper")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+MAX_NAME_CHARS = 64             # dataset and prior names
+MAX_PATH_CHARS = 4096
+_CUDA_INDEX = re.compile(r"cuda:\d{1,2}")
 
 
 class ConfigError(ValueError):
@@ -28,11 +32,26 @@ def _check(cond: bool, msg: str) -> None:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    # math.isfinite(10**400) raises OverflowError; such an int is no setting of ours anyway
+    return math.isfinite(value) if isinstance(value, float) else abs(value) < 2**63
 
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _show(value: Any) -> str:
+    """A value for an error message, at most ~40 characters (a config may come from a file)."""
+    if _is_int(value) and abs(value) >= 10**20:
+        return "an integer of more than 20 digits"
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
+
+
+def _is_name(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= MAX_NAME_CHARS and value.isprintable()
 
 
 class _Serializable:
@@ -51,7 +70,7 @@ class _Serializable:
             raise ConfigError(f"{cls.__name__}: expected a mapping, got {type(data).__name__}")
         known = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
         unknown = sorted(set(data) - set(known))
-        _check(not unknown, f"{cls.__name__}: unknown field(s) {', '.join(unknown)}; "
+        _check(not unknown, f"{cls.__name__}: unknown field(s) {', '.join(_show(u) for u in unknown[:3])}; "
                             f"allowed: {', '.join(known)}")
         kwargs: dict[str, Any] = {}
         for name, value in data.items():
@@ -71,9 +90,12 @@ class DataConfig(_Serializable):
     seed: int = 0               # seeds the fixed train/test split
 
     def __post_init__(self) -> None:
-        _check(isinstance(self.name, str) and self.name != "", "data.name must be a non-empty string")
-        _check(self.root is None or isinstance(self.root, str), "data.root must be a path string or None")
-        _check(_is_int(self.seed) and self.seed >= 0, f"data.seed must be an integer ≥ 0, got {self.seed!r}")
+        _check(_is_name(self.name), f"data.name must be a name of 1-{MAX_NAME_CHARS} characters, got {_show(self.name)}")
+        _check(self.root is None or (isinstance(self.root, str) and 0 < len(self.root) <= MAX_PATH_CHARS
+                                     and "\x00" not in self.root),
+               "data.root must be a path string (no NUL, at most 4096 characters) or None")
+        _check(_is_int(self.seed) and 0 <= self.seed < 2**63,
+               f"data.seed must be an integer in [0, 2**63), got {_show(self.seed)}")
 
 
 @dataclass(frozen=True)
@@ -82,9 +104,9 @@ class PriorConfig(_Serializable):
     scale: float = 1.0          # gaussian: std; others: multiplies the prior's default size
 
     def __post_init__(self) -> None:
-        _check(isinstance(self.name, str) and self.name != "", "prior.name must be a non-empty string")
+        _check(_is_name(self.name), f"prior.name must be a name of 1-{MAX_NAME_CHARS} characters, got {_show(self.name)}")
         _check(_is_number(self.scale) and 0.05 <= self.scale <= 20,
-               f"prior.scale must be a number in [0.05, 20], got {self.scale!r}")
+               f"prior.scale must be a number in [0.05, 20], got {_show(self.scale)}")
 
 
 @dataclass(frozen=True)
@@ -97,15 +119,15 @@ class ModelConfig(_Serializable):
 
     def __post_init__(self) -> None:
         from .kinds import get_kind  # deferred: the kinds import the models, which import this module
-        kind = get_kind(self.kind) if isinstance(self.kind, str) else None  # unknown names raise ConfigError
-        _check(kind is not None, f"model.kind must be a kind name, got {self.kind!r}")
-        _check(self.preset in PRESETS, f"model.preset must be one of {PRESETS}, got {self.preset!r}")
+        kind = get_kind(self.kind) if _is_name(self.kind) else None  # unknown names raise ConfigError
+        _check(kind is not None, f"model.kind must be a kind name, got {_show(self.kind)}")
+        _check(self.preset in PRESETS, f"model.preset must be one of {PRESETS}, got {_show(self.preset)}")
         _check(_is_int(self.latent_dim) and 1 <= self.latent_dim <= 64,
-               f"model.latent_dim must be an integer in [1, 64], got {self.latent_dim!r}")
+               f"model.latent_dim must be an integer in [1, 64], got {_show(self.latent_dim)}")
         _check(self.encoder in ENCODER_KINDS,
-               f"model.encoder must be one of {ENCODER_KINDS}, got {self.encoder!r}")
+               f"model.encoder must be one of {ENCODER_KINDS}, got {_show(self.encoder)}")
         _check(_is_int(self.noise_dim) and 1 <= self.noise_dim <= 784,
-               f"model.noise_dim must be an integer in [1, 784], got {self.noise_dim!r}")
+               f"model.noise_dim must be an integer in [1, 784], got {_show(self.noise_dim)}")
         if kind.encoder is not None and self.encoder != kind.encoder:
             # e.g. the VAE's KL term needs q(z|x) as a density: only the gaussian encoder has one.
             object.__setattr__(self, "encoder", kind.encoder)
@@ -132,27 +154,28 @@ class TrainConfig(_Serializable):
 
     def __post_init__(self) -> None:
         _check(_is_int(self.batch_size) and 1 <= self.batch_size <= 4096,
-               f"train.batch_size must be an integer in [1, 4096], got {self.batch_size!r}")
+               f"train.batch_size must be an integer in [1, 4096], got {_show(self.batch_size)}")
         for name in ("lr_recon", "lr_disc", "lr_gen"):
             value = getattr(self, name)
             if value is None and name != "lr_recon":
                 continue
-            _check(_is_number(value) and 0 < value <= 1, f"train.{name} must be a number in (0, 1], got {value!r}")
+            _check(_is_number(value) and 0 < value <= 1, f"train.{name} must be a number in (0, 1], got {_show(value)}")
         _check(_is_number(self.weight_decay) and 0 <= self.weight_decay <= 1,
-               f"train.weight_decay must be a number in [0, 1], got {self.weight_decay!r}")
+               f"train.weight_decay must be a number in [0, 1], got {_show(self.weight_decay)}")
         _check(_is_number(self.input_dropout) and 0 <= self.input_dropout < 1,
-               f"train.input_dropout must be a number in [0, 1), got {self.input_dropout!r}")
-        _check(self.beta1 is None or (_is_number(self.beta1) and 0 <= self.beta1 < 1),
-               f"train.beta1 must be in [0, 1), got {self.beta1!r}")
+               f"train.input_dropout must be a number in [0, 1), got {_show(self.input_dropout)}")
+        # β1 = 0 turns Adam into RMSprop: not offered
+        _check(self.beta1 is None or (_is_number(self.beta1) and 0 < self.beta1 < 1),
+               f"train.beta1 must be a number in (0, 1), got {_show(self.beta1)}")
         _check(_is_number(self.d_input_noise) and 0 <= self.d_input_noise <= 10,
-               f"train.d_input_noise must be a number in [0, 10], got {self.d_input_noise!r}")
+               f"train.d_input_noise must be a number in [0, 10], got {_show(self.d_input_noise)}")
         _check(self.d_penalty is None or (_is_number(self.d_penalty) and 0 <= self.d_penalty <= 100),
-               f"train.d_penalty must be a number in [0, 100], got {self.d_penalty!r}")
+               f"train.d_penalty must be a number in [0, 100], got {_show(self.d_penalty)}")
         _check(_is_int(self.disc_steps) and 1 <= self.disc_steps <= 10,
-               f"train.disc_steps must be an integer in [1, 10], got {self.disc_steps!r}")
-        _check(_is_int(self.seed) and 0 <= self.seed < 2**63, f"train.seed must be an integer ≥ 0, got {self.seed!r}")
-        _check(self.device in DEVICES or (isinstance(self.device, str) and self.device.startswith("cuda:")),
-               f"train.device must be one of {DEVICES} or 'cuda:N', got {self.device!r}")
+               f"train.disc_steps must be an integer in [1, 10], got {_show(self.disc_steps)}")
+        _check(_is_int(self.seed) and 0 <= self.seed < 2**63, f"train.seed must be an integer ≥ 0, got {_show(self.seed)}")
+        _check(self.device in DEVICES or (isinstance(self.device, str) and _CUDA_INDEX.fullmatch(self.device)),
+               f"train.device must be one of {DEVICES} or 'cuda:N', got {_show(self.device)}")
 
 
 @dataclass(frozen=True)

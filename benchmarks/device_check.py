@@ -48,7 +48,7 @@ def check_job(device: str, out_dir: str) -> list[str]:
     failures: list[str] = []
     cfg = RunConfig(data=DataConfig(name="mnist-5k"), prior=PriorConfig(name="mog10"),
                     model=ModelConfig(kind="aae"), train=TrainConfig(device=device))
-    job = TrainingJob(cfg, kinds=("ae", "vae", "aae"), options=JobOptions(autosave_interval=0)).start()
+    job = TrainingJob(cfg, kinds=("ae", "vae", "aae"), options=JobOptions(autosave_every=0)).start()
     try:
         job.play()
         snap = job.wait_for(lambda s: s.step >= 200, timeout=60)
@@ -71,7 +71,7 @@ def check_job(device: str, out_dir: str) -> list[str]:
     if job.peek().error:
         failures.append(f"job error: {job.peek().error}")
 
-    single = TrainingJob(cfg, options=JobOptions(autosave_interval=0, start_paused=True)).start()
+    single = TrainingJob(cfg, options=JobOptions(autosave_every=0, start_paused=True)).start()
     try:
         for _ in range(3):
             single.step_phase().result(timeout=10)

@@ -20,7 +20,7 @@ Per window it measures
 * server ms per refresh: the fragment body's time, logged by the app;
 * flicker: a ``requestAnimationFrame`` loop in the page counts how often a chart's root element
   (the Vega SVG, the plotly div) is replaced by a new one, and the frames in which fewer charts
-  than expected are on screen (a blank flash);
+  or p(z) pictures than expected are on screen (a blank flash);
 * first draw: seconds from opening the page to every chart drawn (plotly.js must arrive first).
 
 The machine is shared and noisy: read the ratios within one run, not the absolute numbers.
@@ -53,15 +53,20 @@ ROOTS = {"vega": ".stVegaLiteChart > svg", "plotly": ".js-plotly-plot", "plotly_
 # drawn: the codes are on screen (Vega: SVG symbols; plotly: its WebGL canvas has been sized)
 DRAWN = {"vega": ".stVegaLiteChart svg g.mark-symbol path",
          "plotly": ".js-plotly-plot .gl-canvas-context", "plotly_react": ".js-plotly-plot .gl-canvas-context"}
+# background pictures (p(z)): an image that blanks while a new URL loads is a flicker too
+IMAGES = {"vega": ".stVegaLiteChart g.mark-image image", "plotly": ".js-plotly-plot .imagelayer image",
+          "plotly_react": ".js-plotly-plot .imagelayer image"}
 WARMUP_S = 3.0
 
-WATCH_JS = """([root, expected]) => {
+WATCH_JS = """([root, images, expected]) => {
   const w = window.__bench = {frames: 0, blank: 0, roots: 0};
   const seen = new WeakSet();
+  const href = i => i.getAttribute('href') || i.getAttribute('xlink:href') || '';
   const tick = () => {
     const els = document.querySelectorAll(root);
+    const pictures = Array.from(document.querySelectorAll(images)).filter(i => href(i).length > 0);
     w.frames++;
-    if (els.length < expected) w.blank++;
+    if (els.length < expected || pictures.length < expected) w.blank++;
     els.forEach(e => { if (!seen.has(e)) { seen.add(e); w.roots++; } });
     requestAnimationFrame(tick);
   };
@@ -118,7 +123,7 @@ def measure(browser, url: str, mode: str, panels: int, window: float, log_path: 
         [DRAWN[mode], ROOTS[mode], panels]), 120, f"{mode} drawn")
     first_draw = time.monotonic() - t_open
     time.sleep(WARMUP_S)
-    page.evaluate(WATCH_JS, [ROOTS[mode], panels])
+    page.evaluate(WATCH_JS, [ROOTS[mode], IMAGES[mode], panels])
     cpu0, task0, t0 = chromium_cpu_s(), task_duration(cdp), time.monotonic()
     w0 = time.time()
     time.sleep(window)

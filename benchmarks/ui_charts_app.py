@@ -93,23 +93,31 @@ def fake_snapshot(tick: int, kinds: tuple[str, ...]) -> SimpleNamespace:
 
 def plotly_figure(snap, layers: charts.Layers, size: int) -> dict:
     """The same picture as a plain-JSON Plotly figure (lists, not arrays: it travels as JSON):
-    codes per class as ``scattergl``, the background image of ``ui.charts``, fixed 1:1 axes."""
+    D(z) as a heatmap trace, the p(z) image of ``ui.charts``, codes per class as ``scattergl``,
+    fixed 1:1 axes."""
     lo, hi = (float(b) for b in snap.bounds)
     codes = np.asarray(snap.codes, np.float32)
     labels = np.asarray(snap.code_labels)
     inside = ((codes >= lo) & (codes <= hi)).all(axis=1)
-    background = charts.background_uri(snap.config.prior.name, float(snap.config.prior.scale),
-                                       snap.d_grid if layers.discriminator else None, layers.prior)
-    traces = [{"type": "scattergl", "mode": "markers", "name": str(k),
-               "x": codes[inside & (labels == k), 0].round(4).tolist(),
-               "y": codes[inside & (labels == k), 1].round(4).tolist(),
-               "marker": {"color": charts.DIGIT_COLORS[k], "size": 6, "opacity": 0.85}}
-              for k in range(10)]
+    traces = []
+    if layers.discriminator and snap.d_grid is not None:
+        grid = np.linspace(lo, hi, snap.d_grid.shape[0]).round(4).tolist()
+        traces.append({"type": "heatmap", "z": np.asarray(snap.d_grid).round(3).tolist(), "x": grid, "y": grid,
+                       "zmin": 0, "zmax": 1, "showscale": False, "opacity": charts.D_MAP_ALPHA,
+                       "colorscale": [[v, charts._hex(c)] for v, c in charts.D_COLORSCALE]})
+    shade = charts.prior_shade_uri(snap.config.prior.name, float(snap.config.prior.scale),
+                                   charts.D_PRIOR_SHADE_BOOST if layers.discriminator else 1.0)
+    traces += [{"type": "scattergl", "mode": "markers", "name": str(k),
+                "x": codes[inside & (labels == k), 0].round(4).tolist(),
+                "y": codes[inside & (labels == k), 1].round(4).tolist(),
+                "marker": {"color": charts.DIGIT_COLORS[k], "size": 6, "opacity": 0.85}}
+               for k in range(10)]
     axis = {"range": [lo, hi], "zeroline": False, "showgrid": False, "ticks": "outside"}
     layout = {"width": size + 60, "height": size + 60, "showlegend": False, "uirevision": "latent",
               "plot_bgcolor": "white", "margin": {"l": 44, "r": 8, "t": 8, "b": 40},
-              "images": [{"source": background, "xref": "x", "yref": "y", "x": lo, "y": hi, "sizex": hi - lo,
-                          "sizey": hi - lo, "sizing": "stretch", "layer": "below"}] if background else [],
+              "images": [{"source": shade, "xref": "x", "yref": "y", "x": lo, "y": hi, "sizex": hi - lo,
+                          "sizey": hi - lo, "sizing": "stretch", "layer": "above" if traces[0]["type"] == "heatmap"
+                          else "below"}],
               "xaxis": {**axis, "constrain": "domain"},
               "yaxis": {**axis, "scaleanchor": "x", "scaleratio": 1, "constrain": "domain"}}
     return {"data": traces, "layout": layout}

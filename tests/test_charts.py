@@ -77,14 +77,36 @@ def test_wider_axes_keep_p_of_z_on_the_priors_own_window():
     assert (bg["z1"], bg["z1_end"], bg["z2"], bg["z2_end"]) == (LO, HI, LO, HI)
 
 
-def test_the_prior_is_one_cached_image():
-    spec = charts.latent_spec(snapshot(), charts.Layers())
-    url = column(spec, "background", "url")[0]
+@pytest.mark.parametrize("layers", [charts.Layers(), charts.Layers(discriminator=True)], ids=repr)
+def test_the_prior_is_one_cached_image_whatever_d_does(layers):
+    """The p(z) picture is the same string on every refresh, even while D(z) changes: a browser
+    blanks an image mark whenever its URL changes, until the new picture has loaded."""
+    urls = {column(charts.latent_spec(snapshot(seed=seed), layers), "background", "url")[0] for seed in range(3)}
+    assert len(urls) == 1
+    url = urls.pop()
     assert url.startswith("data:image/png;base64,")
-    assert charts.background_uri("gaussian", 1.0, None, True) is charts.background_uri("gaussian", 1.0, None, True)
-    d = np.random.default_rng(1).uniform(size=(16, 16)).astype(np.float32)
-    assert charts.background_uri("gaussian", 1.0, d, True) is charts.background_uri("gaussian", 1.0, d.copy(), True)
-    assert layer_on(spec, "background")["mark"] == {"type": "image", "aspect": False, "clip": True}
+    boost = charts.D_PRIOR_SHADE_BOOST if layers.discriminator else 1.0
+    assert url == charts.prior_shade_uri("gaussian", 1.0, boost)
+    assert charts.prior_shade_uri("gaussian", 1.0, boost) is charts.prior_shade_uri("gaussian", 1.0, boost)  # cached
+    assert layer_on(charts.latent_spec(snapshot(), layers), "background")["mark"] == \
+        {"type": "image", "aspect": False, "clip": True}
+
+
+def test_d_of_z_is_a_map_of_squares_that_tiles_the_priors_window():
+    snap = snapshot()
+    snap.d_grid = np.tile(np.linspace(0, 1, 48), (48, 1))        # rows = z₂, D rises along z₁
+    spec = charts.latent_spec(snap, charts.Layers(discriminator=True), bounds=(-5.0, 5.0))
+    cells = spec["datasets"]["d_map"].to_pydict()
+    n = charts.D_CELLS
+    assert len(cells["d"]) == n * n
+    assert min(cells["z1"]) == min(cells["z2"]) == LO and max(cells["z1_end"]) == max(cells["z2_end"]) == HI
+    starts = sorted(set(cells["z1"]))                             # a cell starts where the last one ended …
+    assert np.allclose(np.diff(starts), (HI - LO) / n)
+    assert all(b > a + (HI - LO) / n - 1e-9 for a, b in zip(cells["z1"], cells["z1_end"]))   # … or a little after
+    left = [d for d, z in zip(cells["d"], cells["z1"]) if z == LO]
+    right = [d for d, z in zip(cells["d"], cells["z1_end"]) if z == HI]
+    assert max(left) < 0.05 and min(right) > 0.95
+    assert layer_on(spec, "d_map")["encoding"]["fill"]["legend"]["orient"] == "bottom"
 
 
 def test_the_spec_stays_the_same_between_refreshes():
@@ -109,7 +131,7 @@ def test_codes_outside_are_not_drawn_on_the_border():
     z1, z2 = column(spec, "codes", "z1"), column(spec, "codes", "z2")
     assert len(z1) == 100
     assert ((z1 >= -3) & (z1 <= 3) & (z2 >= -3) & (z2 <= 3)).all()          # only the inside codes
-    assert column(spec, "note", "text")[0] == "32 codes outside the window (▲ at the edge)"
+    assert column(spec, "note", "text")[0] == "32 codes outside the window"
     assert column(spec, "edges", "count").sum() == 30                       # NaN / inf: no direction
 
 
@@ -136,18 +158,18 @@ def test_edge_markers_gather_codes_and_count_them():
     assert charts.edge_markers(np.zeros((5, 2)), LO, HI)["count"].size == 0
 
 
-@pytest.mark.parametrize("n, text", [(0, ""), (1, "1 code outside the window (▲ at the edge)"),
-                                     (3, "3 codes outside the window (▲ at the edge)")])
+@pytest.mark.parametrize("n, text", [(0, ""), (1, "1 code outside the window"), (3, "3 codes outside the window")])
 def test_the_outside_count_is_worded_for_one_and_many(n, text):
     assert charts.outside_caption(n) == text
     assert "1 codes" not in charts.outside_caption(1)
 
 
-def test_the_caption_sits_below_the_axis_and_keeps_its_place():
+def test_the_caption_sits_below_the_tick_labels_and_keeps_its_place():
     inside = charts.latent_spec(snapshot(codes=np.zeros((10, 2))), charts.Layers(), size=300)
     note = layer_on(inside, "note", "text")["mark"]
-    assert note["y"] >= 300 + 60                  # px below the plot's top: under tick labels and title
-    assert note["baseline"] == "top"
+    assert note["y"] >= 300 + 35                  # px below the plot's top: under ticks and tick labels …
+    assert (note["x"], note["align"], note["baseline"]) == (0, "left", "top")
+    assert layer_on(inside, "codes")["encoding"]["x"]["axis"]["titleAnchor"] == "end"   # … left of z₁
     assert len(inside["datasets"]["note"]) == 1   # a blank row when nothing is outside: no height jump
     assert column(inside, "note", "text")[0].strip() == ""
 

@@ -45,6 +45,43 @@ from aae.config import (
         (TrainConfig, "lr_disc", 2.0),
         (TrainConfig, "lr_gen", math.inf),
         (TrainConfig, "beta1", 1.0),
+        (TrainConfig, "beta1", 0),
+        (TrainConfig, "beta1", 0.0),
+        (TrainConfig, "beta1", -0.5),
+        (TrainConfig, "beta1", True),
+        (TrainConfig, "batch_size", True),
+        (TrainConfig, "batch_size", 1.0),
+        (TrainConfig, "lr_recon", None),
+        (TrainConfig, "lr_recon", -1e-3),
+        (TrainConfig, "lr_disc", 0),
+        (TrainConfig, "lr_gen", 1.5),
+        (TrainConfig, "weight_decay", -0.1),
+        (TrainConfig, "weight_decay", math.nan),
+        (TrainConfig, "input_dropout", -0.1),
+        (TrainConfig, "d_input_noise", 11.0),
+        (TrainConfig, "d_input_noise", math.inf),
+        (TrainConfig, "d_penalty", 101.0),
+        (TrainConfig, "disc_steps", 11),
+        (TrainConfig, "disc_steps", False),
+        (TrainConfig, "seed", 2**63),
+        (TrainConfig, "seed", "0"),
+        (TrainConfig, "device", "cuda:x"),
+        (TrainConfig, "device", "cuda:"),
+        (TrainConfig, "device", 0),
+        (DataConfig, "name", "x" * 65),
+        (DataConfig, "name", 5),
+        (DataConfig, "root", ""),
+        (DataConfig, "root", "a\x00b"),
+        (DataConfig, "root", "x" * 5000),
+        (DataConfig, "seed", 2**63),
+        (DataConfig, "seed", True),
+        (PriorConfig, "name", "x" * 65),
+        (PriorConfig, "name", "bad\nname"),
+        (PriorConfig, "scale", True),
+        (PriorConfig, "scale", 0.04),
+        (ModelConfig, "kind", 3),
+        (ModelConfig, "noise_dim", 785),
+        (ModelConfig, "noise_dim", True),
         (TrainConfig, "d_input_noise", -0.1),
         (TrainConfig, "disc_steps", 0),
         (TrainConfig, "disc_steps", 1.5),
@@ -147,3 +184,26 @@ def test_configs_are_frozen_and_replace_revalidates():
 def test_run_config_checks_section_types():
     with pytest.raises(ConfigError, match="model"):
         RunConfig(model={"kind": "aae"})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("cls", "field_name", "value"), [
+    (DataConfig, "name", "x" * 100_000), (PriorConfig, "name", "y" * 100_000), (TrainConfig, "seed", 10**400),
+    (TrainConfig, "device", "z" * 100_000), (ModelConfig, "preset", "w" * 100_000),
+])
+def test_error_messages_stay_short_whatever_the_value(cls, field_name, value):
+    """A config may come from a checkpoint file: its messages must not echo the file."""
+    with pytest.raises(ConfigError) as info:
+        cls(**{field_name: value})
+    assert field_name in str(info.value) and len(str(info.value)) < 200
+
+
+def test_unknown_field_names_are_shown_short():
+    with pytest.raises(ConfigError) as info:
+        TrainConfig.from_dict({"q" * 10_000: 1})
+    assert len(str(info.value)) < 400
+
+
+def test_beta1_limits_are_open_at_both_ends():
+    for value in (1e-6, 0.5, 0.999):
+        assert TrainConfig(beta1=value).beta1 == value
+    assert TrainConfig(beta1=None).beta1 is None  # the prior's recipe

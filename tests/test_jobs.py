@@ -1,8 +1,9 @@
 """aae.jobs: a TrainingJob's controls (play, pause, step a batch or a phase, stop, speed, prior
 swap, save), its failure handling, immutable snapshots, and the JobRegistry's cap and reaper.
 
-CPU, synthetic data, small snapshots. Waits are event based (``wait_for``) with generous
-timeouts; the only timing assertion is an upper bound on the speed limit."""
+CPU, synthetic data, small snapshots. Waits are event based (``wait_for``, ``barrier``) with
+generous timeouts; no assertion depends on wall-clock speed (the speed limit is measured in
+benchmarks/job_speed_limit.py)."""
 
 from __future__ import annotations
 
@@ -15,14 +16,14 @@ import numpy as np
 import pytest
 import torch
 
-import aae.jobs as jobs_module
+import aae.jobs.job as job_module
 from aae.checkpoints import load_checkpoint
 from aae.config import ConfigError, DataConfig, ModelConfig, PriorConfig, RunConfig, TrainConfig
 from aae.data import load_dataset
 from aae.jobs import JobOptions, JobRegistry, TrainingJob
 from aae.train import PriorIncompatible, seeded_model
 
-TIMEOUT = 30.0
+TIMEOUT = 90.0  # generous: the suite shares two cores with other work
 N_EVAL = 50
 OPTIONS = JobOptions(snapshot_interval=0.05, n_eval=N_EVAL, knn_train_codes=50, n_grid=4,
                      d_grid_resolution=8, n_arrows=4)
@@ -51,6 +52,15 @@ def wait_until(predicate, timeout: float = TIMEOUT, interval: float = 0.01):
         if time.monotonic() > deadline:
             raise TimeoutError("condition not met in time")
         time.sleep(interval)
+
+
+def barrier(job: TrainingJob):
+    """A snapshot published after the job thread has gone once more through its loop: a command
+    (here a no-op speed change) runs between batches and publishes, so a job that were still
+    training would show a higher step here."""
+    before = job.peek().version
+    job.set_speed(job.peek().speed).result(TIMEOUT)
+    return job.wait_for(lambda s: s.version > before, TIMEOUT)
 
 
 def all_finite(arrays) -> bool:
@@ -121,9 +131,8 @@ def test_pause_stops_the_counter_and_play_resumes(make_job):
     job.wait_for(lambda s: s.status == "running" and s.step >= 2, TIMEOUT)
     job.pause()
     a = job.wait_for(lambda s: s.status == "paused", TIMEOUT)
-    time.sleep(0.5)
-    b = job.snapshot()
-    assert b.status == "paused"
+    b = barrier(job)
+    assert b.status == "paused" and b.version > a.version
     assert (b.step, b.elapsed) == (a.step, a.elapsed)
     assert b.steps_per_sec == 0.0
     job.play()
@@ -138,8 +147,7 @@ def test_step_batch_advances_exactly_one_batch(make_job):
     snap = job.snapshot()
     assert (snap.step, snap.phase_index, snap.status, snap.last_phase) == (1, 0, "paused", None)
     assert job.step_batch(3).result(TIMEOUT) == 4
-    time.sleep(0.3)
-    assert job.snapshot().step == 4
+    assert barrier(job).step == 4
 
 
 def test_step_batch_on_a_running_job_pauses_it_after_one_batch(make_job):
@@ -148,8 +156,7 @@ def test_step_batch_on_a_running_job_pauses_it_after_one_batch(make_job):
     reached = job.step_batch().result(TIMEOUT)
     snap = job.wait_for(lambda s: s.status == "paused", TIMEOUT)
     assert snap.step == reached
-    time.sleep(0.3)
-    assert job.snapshot().step == reached
+    assert barrier(job).step == reached
 
 
 def test_step_phase_runs_only_that_phase(make_job):
@@ -255,8 +262,8 @@ def test_nan_stops_the_job_and_keeps_the_last_good_weights(make_job):
     assert job.join(TIMEOUT)
     assert "diverged" in snap.error.lower() and "nan" in snap.error and "restored" in snap.error
     snap = job.snapshot()
-    assert snap.status == "failed" and not snap.active
-    assert all(torch.isfinite(p).all() for p in job.trainer.model.parameters())
+    assert snap.status == "failed" and not snap.active and snap.good_step is not None and snap.good_step <= 5
+    assert job.trainer is None  # an ended job keeps its snapshot, not its model
     assert all_finite([a for layer in snap.decoder_weights for a in layer])
     assert all_finite([snap.codes, snap.samples, snap.recon_outputs])
 
@@ -272,7 +279,7 @@ def test_nan_during_a_single_step_fails_the_job(make_job):
         job.step_batch().result(TIMEOUT)
     snap = job.wait_for(lambda s: s.status == "failed", TIMEOUT)
     assert "diverged" in snap.error.lower()
-    assert all(torch.isfinite(p).all() for p in job.trainer.model.parameters())
+    assert all_finite([a for layer in snap.decoder_weights for a in layer])
 
 
 def raise_at(step: int):
@@ -315,17 +322,13 @@ def test_failed_setup_is_reported(dataset):
 
 # -- speed, prior, save --------------------------------------------------------------------------
 
-def test_speed_limit_is_an_upper_bound(make_job):
+def test_speed_limit_is_published_and_cleared(make_job):
+    """The limit itself is measured in benchmarks/job_speed_limit.py (a wall-clock check)."""
     job = make_job()
     job.wait_for(lambda s: s.step >= 1, TIMEOUT)
-    job.set_speed(5)
-    job.wait_for(lambda s: s.speed == 5, TIMEOUT)
-    s0, t0 = job.snapshot().step, time.monotonic()
-    time.sleep(1.5)
-    s1, t1 = job.snapshot().step, time.monotonic()
-    # 5 steps/s, plus one step of slack at each end and the publish lag
-    assert s1 - s0 <= 5 * (t1 - t0) + 3
-    job.set_speed(math.nan)
+    job.set_speed(5).result(TIMEOUT)
+    assert job.wait_for(lambda s: s.speed == 5, TIMEOUT).speed == 5
+    job.set_speed(math.nan).result(TIMEOUT)
     assert job.wait_for(lambda s: s.speed is None, TIMEOUT).speed is None
 
 
@@ -532,13 +535,13 @@ def test_registry_caps_running_jobs(make_registry, dataset, max_running):
 def test_slot_is_not_reported_twice_while_autosaving(make_registry, dataset, tmp_path, monkeypatch):
     """A job that pauses gives its slot away; its snapshot must stop saying "running" before the
     next job can say so, even when its autosave (a slow disk) takes a while."""
-    real_save = jobs_module.save_checkpoint
+    real_save = job_module.save_checkpoint
 
     def slow_save(*args, **kwargs):
         time.sleep(1.0)
         return real_save(*args, **kwargs)
 
-    monkeypatch.setattr(jobs_module, "save_checkpoint", slow_save)
+    monkeypatch.setattr(job_module, "save_checkpoint", slow_save)
     registry = make_registry(max_running=1, autosave_dir=tmp_path)
     first = registry.create(run_config(), dataset=dataset)
     first.wait_for(lambda s: s.status == "running" and s.step >= 1, TIMEOUT)

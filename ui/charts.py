@@ -43,7 +43,10 @@ D_COLORSCALE = ((0.0, (178, 24, 43)), (0.5, (247, 247, 247)), (1.0, (33, 102, 17
 PRIOR_SHADE_RGB = (40, 40, 60)
 PRIOR_SHADE_ALPHA = 0.45         # darkest shading, where p(z) peaks
 PRIOR_GRID = 160                 # resolution of the cached p(z) density
-D_PRIOR_SHADE_BOOST = 1.6        # p(z) over the coloured D(z) background needs more contrast
+D_PRIOR_SHADE_BOOST = 1.6        # p(z) over the coloured D(z) map needs more contrast
+D_CELLS = 32                     # the D(z) map is drawn as D_CELLS² squares …
+D_CELL_OVERLAP = 0.15            # … each reaching this fraction of a cell into its neighbours
+D_MAP_ALPHA = 0.9                # the D(z) colours, as if drawn at 90 % over white
 LATENT_SIZE = 420                # px, the square q(z) plot (fits a 1280-px screen with the sidebar open)
 LATENT_SIZE_WITH_MARGINALS = 360
 MARGINAL_SIZE = 64               # px, height of the top / width of the right marginal histogram
@@ -56,7 +59,7 @@ EDGE_LABEL_SHIFT = 0.06          # … with their count beside them along the ed
 EDGE_FULL_COUNT = 60             # codes at which an edge marker reaches its largest size
 EDGE_MAX_AREA = 200              # px², the largest edge marker
 EDGE_COLOR = "#333"
-NOTE_OFFSET = 64                 # px from the plot's top edge to the caption: below axis ticks and title
+NOTE_OFFSET = 40                 # px from the plot's top edge to the caption: below the tick labels
 CLIP_IQR = 3.0                   # loss axes end at Tukey's far-out fences (q₁ − 3·IQR, q₃ + 3·IQR)
 
 LAYER_PRIOR = "p(z)"
@@ -115,8 +118,13 @@ def _shade(dens: np.ndarray) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=16)
-def prior_shade_uri(name: str, scale: float = 1.0) -> str:
-    return data_uri(_shade(prior_density(name, scale)))
+def prior_shade_uri(name: str, scale: float = 1.0, boost: float = 1.0) -> str:
+    """p(z) as a PNG data URI, cached per prior: the same string on every refresh, so the browser
+    never reloads it (an image mark blanks while a new URL loads). ``boost`` darkens the shading
+    (over the coloured D(z) map it needs more contrast)."""
+    rgba = _shade(prior_density(name, scale))
+    rgba[..., 3] = np.clip(rgba[..., 3].astype(np.float32) * boost, 0, 255).astype(np.uint8)
+    return data_uri(rgba)
 
 
 @functools.lru_cache(maxsize=16)
@@ -130,40 +138,22 @@ def prior_preview_png(name: str, scale: float = 1.0) -> bytes:
     return png(img)
 
 
-def _d_colors(d_grid: np.ndarray, size: int) -> np.ndarray:
-    """D(z) probabilities (rows = ascending z₂), resampled bilinearly to ``size``², through
-    D_COLORSCALE: float RGB (size, size, 3), rows still ascending."""
-    d = np.clip(np.asarray(d_grid, np.float32), 0, 1)
-    src = np.linspace(0, 1, d.shape[0], dtype=np.float32)
-    dst = np.linspace(0, 1, size, dtype=np.float32)
-    rows = np.stack([np.interp(dst, src, r) for r in d])                          # (R, size)
-    p = np.stack([np.interp(dst, src, c) for c in rows.T], axis=1)                # (size, size)
-    (x0, c0), (x1, c1), (x2, c2) = ((x, np.array(c, np.float32)) for x, c in D_COLORSCALE)
-    t_lo = ((p - x0) / (x1 - x0))[..., None]
-    t_hi = ((p - x1) / (x2 - x1))[..., None]
-    return np.where(p[..., None] < x1, c0 + (c1 - c0) * t_lo, c1 + (c2 - c1) * t_hi)
-
-
-def background_uri(prior_name: str, prior_scale: float, d_grid: np.ndarray | None, show_prior: bool) -> str | None:
-    """The latent plot's background as one image: D(z) colours (when given) with the p(z) shading
-    composited on top (when ``show_prior``). One image, so the layers can never hide each other."""
-    if d_grid is None:
-        return prior_shade_uri(prior_name, prior_scale) if show_prior else None
-    d = np.ascontiguousarray(d_grid, np.float32)
-    return _d_background_uri(prior_name, prior_scale, d.tobytes(), d.shape, show_prior)
-
-
-@functools.lru_cache(maxsize=8)
-def _d_background_uri(prior_name: str, prior_scale: float, d_bytes: bytes, shape: tuple[int, int],
-                      show_prior: bool) -> str:
-    # keyed by the grid's bytes: a new D(z) grid arrives every ~2 s, the plot refreshes ~3 times a second
-    rgb = _d_colors(np.frombuffer(d_bytes, np.float32).reshape(shape), PRIOR_GRID)
-    if show_prior:
-        shade = _shade(prior_density(prior_name, prior_scale))[::-1]          # back to ascending rows
-        a = shade[..., 3:4].astype(np.float32) / 255 * D_PRIOR_SHADE_BOOST
-        rgb = rgb * (1 - a) + np.array(PRIOR_SHADE_RGB, np.float32) * a
-    rgba = np.concatenate([rgb, np.full(rgb.shape[:2] + (1,), 230, np.float32)], axis=-1)[::-1]
-    return data_uri(np.clip(rgba, 0, 255).astype(np.uint8))
+def d_cells(d_grid: np.ndarray, lo: float, hi: float, cells: int = D_CELLS) -> dict[str, np.ndarray]:
+    """D(z) sampled on the grid points of [lo, hi]² (rows = ascending z₂), resampled bilinearly to
+    ``cells`` × ``cells`` squares that tile the window (each overlapping the next by
+    ``D_CELL_OVERLAP`` of a cell): columns z1, z1_end, z2, z2_end, d.
+    Rect marks, not an image: Vega updates them in place when a new grid arrives, where an image
+    mark would blank until the new picture has loaded."""
+    d = np.clip(np.asarray(d_grid, np.float64), 0, 1)
+    edges = np.linspace(lo, hi, cells + 1)
+    centres = (edges[:-1] + edges[1:]) / 2
+    src = np.linspace(lo, hi, d.shape[0])
+    rows = np.stack([np.interp(centres, src, r) for r in d])                      # (R, cells): along z₁
+    grid = np.stack([np.interp(centres, src, c) for c in rows.T], axis=1)         # (cells z₂, cells z₁)
+    j, i = np.meshgrid(np.arange(cells), np.arange(cells))                        # i: z₂ row, j: z₁ column
+    overlap = D_CELL_OVERLAP * (hi - lo) / cells                                 # hides anti-aliased seams
+    return {"z1": edges[j].ravel(), "z1_end": np.minimum(edges[j + 1] + overlap, hi).ravel(), "z2": edges[i].ravel(),
+            "z2_end": np.minimum(edges[i + 1] + overlap, hi).ravel(), "d": grid.ravel().astype(np.float32)}
 
 
 def image_grid_html(images: np.ndarray, ncols: int, *, name: str, alt: str) -> str:
@@ -181,8 +171,9 @@ def image_grid_html(images: np.ndarray, ncols: int, *, name: str, alt: str) -> s
 # rectangle's, and legends, axes and the caption are laid out around it, so no layer can squash it.
 
 def outside_caption(n: int) -> str:
-    """``"1 code outside the window"`` / ``"3 codes outside the window"``; ``""`` for none."""
-    return "" if n <= 0 else f"{n} code{'' if n == 1 else 's'} outside the window (▲ at the edge)"
+    """``"1 code outside the window"`` / ``"3 codes outside the window"``; ``""`` for none
+    (the ▲ at the edge say where they went)."""
+    return "" if n <= 0 else f"{n} code{'' if n == 1 else 's'} outside the window"
 
 
 def edge_markers(codes: np.ndarray, lo: float, hi: float, bins: int = EDGE_BINS) -> dict[str, np.ndarray]:
@@ -268,16 +259,30 @@ def latent_spec(snap, layers: Layers, class_names: tuple[str, ...] | None = None
     }
     scale = {"domain": [lo, hi], "nice": False, "zero": False}
     axis = {"grid": False, "tickCount": 7, "labelFlush": True}
-    x = {"field": "z1", "type": "quantitative", "title": "z₁", "axis": axis, "scale": scale}
+    # z₁'s title at the axis' right end: the caption takes the left of the same line
+    x = {"field": "z1", "type": "quantitative", "title": "z₁", "axis": {**axis, "titleAnchor": "end"}, "scale": scale}
     y = {"field": "z2", "type": "quantitative", "title": "z₂", "axis": axis, "scale": scale}
+    box = {"x2": {"field": "z1_end"}, "y2": {"field": "z2_end"}}
     main_layers: list[dict] = []
-    background = background_uri(prior.name, float(prior.scale), d_grid if show_d else None, layers.prior)
-    if background is not None:
-        datasets["background"] = pa.table({"z1": [plo], "z2": [plo], "z1_end": [phi], "z2_end": [phi],
-                                           "url": [background]})
+    if show_d:
+        datasets["d_map"] = pa.table(d_cells(d_grid, plo, phi))
+        # opaque colours, pre-blended with white, on squares that overlap their neighbours a
+        # little: translucent squares would show their seams
+        fill = {"field": "d", "type": "quantitative", "title": "D(z): is it a prior sample?",
+                "scale": {"domain": [0, 1], "range": [_hex(D_MAP_ALPHA * np.array(c) + (1 - D_MAP_ALPHA) * 255)
+                                                      for _, c in D_COLORSCALE]},
+                "legend": {"orient": "bottom", "direction": "horizontal", "gradientLength": min(size - 80, 240),
+                           "values": [0, 0.5, 1], "titleLimit": size,
+                           "labelExpr": "datum.value == 0 ? 'surely a code' : datum.value == 1 ? "
+                                        "'surely prior' : 'can\u2019t tell'"}}
+        main_layers.append({"data": {"name": "d_map"}, "mark": {"type": "rect", "clip": True},
+                            "encoding": {"x": x, "y": y, **box, "fill": fill}})
+    if layers.prior:
+        datasets["background"] = pa.table({
+            "z1": [plo], "z2": [plo], "z1_end": [phi], "z2_end": [phi],
+            "url": [prior_shade_uri(prior.name, float(prior.scale), D_PRIOR_SHADE_BOOST if show_d else 1.0)]})
         main_layers.append({"data": {"name": "background"}, "mark": {"type": "image", "aspect": False, "clip": True},
-                            "encoding": {"x": x, "y": y, "x2": {"field": "z1_end"}, "y2": {"field": "z2_end"},
-                                         "url": {"field": "url", "type": "nominal"}}})
+                            "encoding": {"x": x, "y": y, **box, "url": {"field": "url", "type": "nominal"}}})
     colour = {"field": "class", "type": "nominal", "title": None,
               "scale": {"domain": names, "range": list(DIGIT_COLORS[:len(names)])},
               "legend": {"orient": "top", "direction": "horizontal", "columns": 10, "symbolType": "circle",
@@ -314,22 +319,11 @@ def latent_spec(snap, layers: Layers, class_names: tuple[str, ...] | None = None
         {"data": {"name": "edges"}, "mark": {"type": "text", "fontSize": 10, "color": EDGE_COLOR,
                                              "align": "center", "baseline": "middle"},
          "encoding": {"x": {**x, "field": "label1"}, "y": {**y, "field": "label2"}, "text": {"field": "count"}}},
-        # below the axis title (pixels from the plot's top edge), never over the tick labels
+        # on the axis title's line, left (pixels from the plot's top-left corner): below the tick labels
         {"data": {"name": "note"}, "mark": {"type": "text", "align": "left", "baseline": "top", "fontSize": 12,
                                             "color": "#555", "x": 0, "y": size + NOTE_OFFSET},
          "encoding": {"text": {"field": "text"}}},
     ]
-    if show_d:
-        datasets["d_legend"] = pa.table({"z1": [lo, lo], "z2": [lo, lo], "d": [0.0, 1.0]})
-        main_layers.append({
-            "data": {"name": "d_legend"}, "mark": {"type": "square", "opacity": 0, "size": 1},
-            "encoding": {"x": x, "y": y, "fill": {
-                "field": "d", "type": "quantitative", "title": "D(z)",
-                "scale": {"domain": [0, 1], "range": [_hex(c) for _, c in D_COLORSCALE]},
-                "legend": {"orient": "right", "direction": "vertical", "gradientLength": min(size - 60, 200),
-                           "values": [0, 0.5, 1],
-                           "labelExpr": "datum.value == 0 ? 'surely a code' : datum.value == 1 ? "
-                                        "'surely prior' : 'can\u2019t tell'"}}}})
     main = {"width": size, "height": size, "layer": main_layers}
     if not layers.marginals:
         return {**main, "datasets": datasets, "autosize": {"type": "pad"}}

@@ -56,6 +56,7 @@ class AEKind(ModelKind):
     description = "Plain autoencoder: reconstruction only, so its codes take any shape."
     phases = (("reconstruction", reconstruction),)
     optimizers = (RECON_OPTIMIZER,)
+    imposes_prior = False
 
     def build(self, config: ModelConfig) -> AE:
         return AE(config)

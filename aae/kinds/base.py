@@ -11,6 +11,7 @@ A kind declares exactly where the paper's variants differ (Makhzani et al. 2015,
     d_of_z / probe            what its snapshot carries beyond codes, samples and curves
                               (``snapshot_extras`` names the arrays, e.g. the D(z) grid)
     encoder                   the encoder kind it needs (a VAE: "gaussian"), None for any
+    imposes_prior             whether its codes should follow p(z) (an AE's need not)
 
 ``@register_kind`` registers a kind where it is defined (as timm's ``@register_model`` does);
 ``get_kind(name)`` and ``kind_names()`` are what the job, the checkpoints and the CLI ask.
@@ -78,6 +79,7 @@ class ModelKind:
     phases: ClassVar[tuple[tuple[str, PhaseFn], ...]] = ()
     optimizers: ClassVar[tuple[OptimizerSpec, ...]] = ()
     encoder: ClassVar[str | None] = None             # the encoder kind this model needs (None: any)
+    imposes_prior: ClassVar[bool] = True             # its codes should follow p(z) (the job watches they stay in its window)
     snapshot_extras: ClassVar[tuple[str, ...]] = ()  # arrays ``probe`` adds to the snapshot's ModelView
 
     @property
