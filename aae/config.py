@@ -19,6 +19,7 @@ PRESETS = ("small", "paper")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 MAX_NAME_CHARS = 64             # dataset and prior names
 MAX_PATH_CHARS = 4096
+MAX_CLASSES = 100               # classes or clusters of a categorical kind's q(y|x)
 _CUDA_INDEX = re.compile(r"cuda:\d{1,2}")
 
 
@@ -116,6 +117,7 @@ class ModelConfig(_Serializable):
     latent_dim: int = 2             # 2 for teaching, 8 for the paper's likelihood runs
     encoder: str = "deterministic"  # deterministic | gaussian | universal (paper §2); a VAE is always gaussian
     noise_dim: int = 8              # universal encoder: size of the noise η fed beside x
+    n_classes: int = 10             # categorical kinds (aae.kinds.categorical): classes or clusters of q(y|x)
 
     def __post_init__(self) -> None:
         from .kinds import get_kind  # deferred: the kinds import the models, which import this module
@@ -128,6 +130,8 @@ class ModelConfig(_Serializable):
                f"model.encoder must be one of {ENCODER_KINDS}, got {_show(self.encoder)}")
         _check(_is_int(self.noise_dim) and 1 <= self.noise_dim <= 784,
                f"model.noise_dim must be an integer in [1, 784], got {_show(self.noise_dim)}")
+        _check(_is_int(self.n_classes) and 2 <= self.n_classes <= MAX_CLASSES,
+               f"model.n_classes must be an integer in [2, {MAX_CLASSES}], got {_show(self.n_classes)}")
         if kind.encoder is not None and self.encoder != kind.encoder:
             # e.g. the VAE's KL term needs q(z|x) as a density: only the gaussian encoder has one.
             object.__setattr__(self, "encoder", kind.encoder)
@@ -149,6 +153,7 @@ class TrainConfig(_Serializable):
     d_penalty: float | None = None  # R1 gradient penalty on D at prior samples: (γ/2)·E‖∇D(z)‖² (0: off)
     d_input_noise: float = 0.0      # std of Gaussian noise added to D's inputs (both real and fake)
     disc_steps: int = 1             # discriminator updates per batch (fresh prior samples each time)
+    eta: float = 4.0                # reduction kind: cluster heads closer than η are pushed apart (paper §7)
     seed: int = 0                   # seeds the model init, batches and noise
     device: str = "auto"            # auto: cuda, then mps, then cpu
 
@@ -173,6 +178,7 @@ class TrainConfig(_Serializable):
                f"train.d_penalty must be a number in [0, 100], got {_show(self.d_penalty)}")
         _check(_is_int(self.disc_steps) and 1 <= self.disc_steps <= 10,
                f"train.disc_steps must be an integer in [1, 10], got {_show(self.disc_steps)}")
+        _check(_is_number(self.eta) and 0 <= self.eta <= 100, f"train.eta must be a number in [0, 100], got {_show(self.eta)}")
         _check(_is_int(self.seed) and 0 <= self.seed < 2**63, f"train.seed must be an integer ≥ 0, got {_show(self.seed)}")
         _check(self.device in DEVICES or (isinstance(self.device, str) and _CUDA_INDEX.fullmatch(self.device)),
                f"train.device must be one of {DEVICES} or 'cuda:N', got {_show(self.device)}")

@@ -5,6 +5,8 @@
 * the autoencoder: `reconstruction_error` (pixel MSE);
 * the adversarial game: `discriminator_accuracy` (0.5 = D cannot tell q(z) from p(z));
 * the latent space: `knn_accuracy` (do codes of one class sit together?);
+* classes and clusters: `classification_error`, `cluster_labels` (the paper's rule that names a
+  cluster), `confusion_matrix`, `cluster_purity`;
 * the generator: `parzen_log_likelihood` + `choose_parzen_sigma`, the Gaussian-Parzen-window
   protocol of Goodfellow et al. (2014) that the AAE paper uses for its log-likelihood tables (§3).
 
@@ -32,6 +34,10 @@ __all__ = [
     "reconstruction_error",
     "discriminator_accuracy",
     "knn_accuracy",
+    "classification_error",
+    "cluster_labels",
+    "cluster_purity",
+    "confusion_matrix",
     "referee_accuracy",
     "parzen_log_likelihood",
     "choose_parzen_sigma",
@@ -358,6 +364,58 @@ def knn_accuracy(train_codes: Any, train_labels: Any, test_codes: Any, test_labe
                          f"codes), got {k!r}")
     clf = KNeighborsClassifier(n_neighbors=k, algorithm="brute").fit(train, y_train)
     return float(np.mean(clf.predict(test) == y_test))
+
+
+def classification_error(predicted: Any, labels: Any) -> float:
+    """Share of wrong predictions (the paper's Tables 2 and 3 print it in percent):
+
+        err = (1/M) Σ_m 1( ŷ_m ≠ y_m )
+    """
+    pred = _to_numpy(predicted, "predicted").reshape(-1)
+    true = _to_numpy(labels, "labels").reshape(-1)
+    if pred.shape != true.shape or pred.size == 0:
+        raise ValueError(f"need one prediction per label, got {pred.size} predictions and {true.size} labels")
+    return float(np.mean(pred != true))
+
+
+def cluster_labels(probs: Any, labels: Any) -> np.ndarray:
+    """The label each cluster stands for, by the paper's rule (§6): cluster i takes the label of the
+    training digit it is most confident about,
+
+        label(i) = y_{n*},   n* = argmax_n q(y = i | x_n)      over the training digits x_n
+
+    ``probs`` (N, n) are q(y|x) of N training digits, ``labels`` (N,) their labels; returns (n,)
+    int64. Held-out digit x is then predicted as label(argmax_i q(y = i | x)) and scored with
+    ``classification_error``. Ties go to the first digit (numpy's argmax).
+    """
+    p = _to_numpy(probs, "probs")
+    y = _to_numpy(labels, "labels").reshape(-1)
+    if p.ndim != 2 or p.shape[0] != y.shape[0] or p.shape[0] == 0:
+        raise ValueError(f"need probs (N, n) and one label per row, got {p.shape} and {y.shape}")
+    return y[np.argmax(p, axis=0)].astype(np.int64)
+
+
+def confusion_matrix(labels: Any, predicted: Any, n_labels: int) -> np.ndarray:
+    """(n_labels, n_labels) int64 counts: entry [t, p] = how many digits of label t were predicted p."""
+    from sklearn.metrics import confusion_matrix as sk_confusion  # deferred: keeps `import aae` light
+
+    true = _to_numpy(labels, "labels").reshape(-1).astype(np.int64)
+    pred = _to_numpy(predicted, "predicted").reshape(-1).astype(np.int64)
+    return sk_confusion(true, pred, labels=np.arange(n_labels)).astype(np.int64)
+
+
+def cluster_purity(assigned: Any, labels: Any) -> float:
+    """Share of digits whose label is their cluster's most common one:
+
+        purity = (1/M) Σ_i max_c |{m : cluster(m) = i, y_m = c}|
+    """
+    a = _to_numpy(assigned, "assigned").reshape(-1).astype(np.int64)
+    y = _to_numpy(labels, "labels").reshape(-1).astype(np.int64)
+    if a.shape != y.shape or a.size == 0:
+        raise ValueError(f"need one cluster per label, got {a.size} clusters and {y.size} labels")
+    counts = np.zeros((a.max() + 1, y.max() + 1), np.int64)
+    np.add.at(counts, (a, y), 1)
+    return float(counts.max(axis=1).sum() / a.size)
 
 
 def referee_accuracy(codes: Any, prior_sample: Any, *, k: int = 15, folds: int = 5,

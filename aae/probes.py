@@ -27,8 +27,30 @@ ARROW_SHARE = 0.06  # longest generator arrow, as a share of the window's width
 
 @dataclass(frozen=True)
 class ProbeSettings:
+    """How to probe, and on which fixed data: the held-out digits whose codes are ``codes``
+    (``eval_x``, for kinds that measure more than codes, e.g. a classifier's error) and the
+    training digits the k-NN uses as reference (``reference_x``, e.g. to name clusters)."""
+
     d_grid_resolution: int = 48   # D(z) heatmap resolution (R × R)
     n_arrows: int = 60            # codes whose generator push is drawn
+    eval_x: torch.Tensor | None = None           # (M, 784) held-out images in [0, 1], on the model's device
+    eval_labels: np.ndarray | None = None        # (M,) int64
+    reference_x: torch.Tensor | None = None      # (N, 784) training images in [0, 1], on the model's device
+    reference_labels: np.ndarray | None = None   # (N,) int64
+
+
+def held_out_settings(dataset: Any, *, device: torch.device | str = "cpu", n: int | None = None,
+                      n_reference: int = 5000, seed: int = 0) -> ProbeSettings:
+    """Probe settings holding a dataset's held-out digits (the first ``n``; all by default) and a
+    seeded random reference of ``n_reference`` training digits (what ``ModelKind.evaluate`` reads)."""
+    from .data import to_float
+    m = dataset.test_images.shape[0] if n is None else min(n, dataset.test_images.shape[0])
+    g = torch.Generator().manual_seed(seed + 1)
+    ref = torch.randperm(int(dataset.train_images.shape[0]), generator=g)[:n_reference]
+    return ProbeSettings(eval_x=to_float(dataset.test_images[:m]).to(device),
+                         eval_labels=dataset.test_labels[:m].numpy(),
+                         reference_x=to_float(dataset.train_images[ref]).to(device),
+                         reference_labels=dataset.train_labels[ref].numpy())
 
 
 def _np(t: torch.Tensor) -> np.ndarray:

@@ -29,21 +29,13 @@ import torch
 from .config import ConfigError, ModelConfig, TrainConfig
 from .data import to_float
 from .kinds import DISCRIMINATOR, RECONSTRUCTION, Batch, ModelKind, OptimizerSpec, build_model, get_kind
+from .kinds.base import AdversarialRecipe  # a kind may bring its own (ModelKind.recipe)
 from .models import Autoencoder
 from .priors import Prior
 
 __all__ = ["AdversarialRecipe", "Batch", "DEFAULT_RECIPE", "PRIOR_RECIPES", "PriorIncompatible", "Trainer",
            "adversarial_recipe", "check_prior_compatible", "device_description", "resolve_device", "seeded_model"]
 
-
-@dataclass(frozen=True)
-class AdversarialRecipe:
-    """Settings of the regularisation phase that suit a prior (used where TrainConfig says None)."""
-
-    lr_disc: float
-    lr_gen: float
-    beta1: float        # Adam β1 of both adversarial optimisers
-    d_penalty: float    # R1 gradient-penalty weight on D
 
 
 # From benchmarks/sweep_defaults.py (README, "Defaults"). The Gaussian and the uniform square fit and
@@ -97,9 +89,11 @@ def seeded_model(config: ModelConfig, seed: int) -> Autoencoder:
         return build_model(config)
 
 
-def adversarial_recipe(config: TrainConfig, prior: Prior) -> AdversarialRecipe:
-    """The regularisation settings for a prior: the config's values, the prior's recipe for None."""
-    r = PRIOR_RECIPES.get(prior.name, DEFAULT_RECIPE)
+def adversarial_recipe(config: TrainConfig, prior: Prior, kind: ModelKind | None = None) -> AdversarialRecipe:
+    """The regularisation settings: the config's values; for None, the kind's own recipe where it
+    has one (``ModelKind.recipe``), else the prior's."""
+    r = (kind.recipe if kind is not None and kind.recipe is not None
+         else PRIOR_RECIPES.get(prior.name, DEFAULT_RECIPE))
     return AdversarialRecipe(
         lr_disc=r.lr_disc if config.lr_disc is None else config.lr_disc,
         lr_gen=r.lr_gen if config.lr_gen is None else config.lr_gen,
@@ -161,7 +155,7 @@ class Trainer:
         self.phase_index = 0   # next phase of the current batch
         self._batch: Batch | None = None
         self.scratch: dict = {}  # one phase -> a later phase of the same batch (e.g. the codes D saw)
-        self.recipe = adversarial_recipe(config, prior)
+        self.recipe = adversarial_recipe(config, prior, self.kind)
         # Fused Adam runs each optimiser step as one kernel instead of ~6 small ops per tensor: on a
         # CPU that is a fifth of a small model's step time (benchmarks/train_throughput.py).
         self._fused = {"fused": True} if self.device.type in ("cpu", "cuda") else {}
@@ -219,7 +213,7 @@ class Trainer:
         check_prior_compatible(self.kind, prior)
         _check_prior_dim(prior, self.model)
         self.prior = prior
-        self.recipe = adversarial_recipe(self.config, prior)
+        self.recipe = adversarial_recipe(self.config, prior, self.kind)
         for name, opt in self.optimizers.items():
             role = self._roles[name]
             if role == RECONSTRUCTION:

@@ -46,6 +46,17 @@ class Batch:
 
 PhaseFn = Callable[["Trainer", Batch], dict[str, float]]
 
+
+@dataclass(frozen=True)
+class AdversarialRecipe:
+    """Settings of the regularisation phase that suit a prior or a kind (used where TrainConfig says
+    None; ``aae.train.PRIOR_RECIPES`` holds the priors', ``ModelKind.recipe`` a kind's own)."""
+
+    lr_disc: float
+    lr_gen: float
+    beta1: float        # Adam β1 of both adversarial optimisers
+    d_penalty: float    # R1 gradient-penalty weight on D
+
 # Roles of an optimiser: which settings it takes (aae.train.Trainer builds them).
 RECONSTRUCTION, DISCRIMINATOR, GENERATOR = "reconstruction", "discriminator", "generator"
 ROLES = (RECONSTRUCTION, DISCRIMINATOR, GENERATOR)
@@ -81,6 +92,9 @@ class ModelKind:
     encoder: ClassVar[str | None] = None             # the encoder kind this model needs (None: any)
     imposes_prior: ClassVar[bool] = True             # its codes should follow p(z) (the job watches they stay in its window)
     snapshot_extras: ClassVar[tuple[str, ...]] = ()  # arrays ``probe`` adds to the snapshot's ModelView
+    # A recipe that replaces the prior's (None: the prior's recipe), for a kind whose game needs
+    # other settings than the plain AAE's (the categorical AAE's two games).
+    recipe: ClassVar[AdversarialRecipe | None] = None
 
     @property
     def phase_names(self) -> tuple[str, ...]:
@@ -102,6 +116,12 @@ class ModelKind:
         """z (B, Z) -> D's logits (B,) on bare codes, for the D(z) map and the generator push;
         None when the kind has no discriminator on z."""
         return None
+
+    def evaluate(self, model: nn.Module, *, settings: "ProbeSettings") -> dict[str, float]:
+        """Figures of merit beyond the codes' (e.g. a classifier's held-out error) on the held-out
+        data in ``settings`` (``aae.probes.held_out_settings``): the CLI's train and eval print
+        them and checkpoints keep them. Most kinds have none."""
+        return {}
 
     def probe(self, model: nn.Module, *, codes: torch.Tensor, prior: "Prior", prior_sample: torch.Tensor,
               settings: "ProbeSettings") -> dict[str, Any]:

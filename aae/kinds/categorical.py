@@ -1,0 +1,396 @@
+"""The categorical AAE (Makhzani et al. 2015, §5-§6): one model, used for semi-supervised
+classification and for unsupervised clustering (and, with a learned projection, for
+dimensionality reduction: ``aae.kinds.reduction``).
+
+The encoder has two heads on one trunk: q(y|x), a softmax over n classes or clusters, and a style
+code z. The decoder rebuilds x from (y, z). Two discriminators regularise the heads:
+
+    D_y tells q(y|x) from one-hot samples of Cat(n)   (so y becomes a confident choice)
+    D_z tells z from samples of p(z) = N(0, I)          (so z carries the style, not the class)
+
+Phases per batch (the kind's table, in order):
+
+1. ``reconstruction``  — encoder + decoder minimise L_rec(x, decoder(q(y|x), z));
+2. ``discriminators``  — D_y and D_z learn their two-sample games (the codes are detached);
+3. ``generator``       — the encoder, as the generator of both, learns to fool D_y and D_z;
+4. ``classification``  — semi-supervised only: cross-entropy of q(y|x) on a labelled mini-batch;
+5. ``baseline``        — semi-supervised only: the paper's "NN baseline", the same network trained
+                         on the same labelled mini-batch with cross-entropy alone, in the same run.
+
+Clustering is the same model without phases 4-5: no label is ever read. A cluster then takes the
+label of the training digit it is most confident about (``aae.metrics.cluster_labels``).
+
+The two heads are the two row blocks of the encoder's last Linear layer (rows [0, n) give y's
+logits, rows [n, n + Z) give z), so the snapshot's copy of the encoder's Linear weights is the
+whole encoder: a page can classify a drawn digit from it (``aae.viz.mlp_forward``). The
+classification loss only depends on the y rows, so its gradient reaches the trunk and the y rows
+and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .. import losses
+from .. import metrics as M
+from ..config import ConfigError, ModelConfig
+from ..models import IMAGE_SIZE, N_PIXELS, PRESET_DISC_HIDDEN, PRESET_HIDDEN, Autoencoder, Discriminator, mlp
+from .aae import discriminator_phase
+from .ae import encode_for_reconstruction
+from .base import (DISCRIMINATOR, GENERATOR, RECONSTRUCTION, AdversarialRecipe, Batch, ModelKind, OptimizerSpec,
+                   register_kind)
+
+if TYPE_CHECKING:
+    from ..priors import Prior
+    from ..probes import ProbeSettings
+    from ..train import Trainer
+
+N_STYLE_ROWS = 10       # rows of the style/content grid (each row one style z, each column one y)
+N_MEMBERS = 8           # held-out digits shown beside each cluster head
+
+# The two games' settings, from the sweep in benchmarks/categorical.py (README, "Semi-supervised
+# classification and clustering"): the plain AAE's lr 1e-3 and β1 0.5 are too fast here.
+CATEGORICAL_RECIPE = AdversarialRecipe(lr_disc=2e-4, lr_gen=5e-4, beta1=0.9, d_penalty=1.0)
+
+
+@dataclass
+class CategoricalOutput:
+    y_logits: torch.Tensor   # (B, n) logits of q(y|x)
+    z: torch.Tensor          # (B, Z) style code
+
+    @property
+    def y(self) -> torch.Tensor:
+        """q(y|x) (B, n): the softmax the decoder and D_y see (the paper feeds y, not a sample)."""
+        return torch.softmax(self.y_logits, dim=1)
+
+
+class CategoricalEncoder(nn.Module):
+    """x (B, 784) -> q(y|x) logits (B, n) and z (B, Z): ``net`` is the trunk plus one last Linear of
+    n + Z outputs, whose first n rows are the y head and the rest the z head."""
+
+    def __init__(self, *, n_classes: int, latent_dim: int, hidden: tuple[int, ...]) -> None:
+        super().__init__()
+        self.n_classes = n_classes
+        self.latent_dim = latent_dim
+        self.net = mlp([N_PIXELS, *hidden, n_classes + latent_dim])
+
+    def forward(self, x: torch.Tensor, *, sample: bool = True,
+                generator: torch.Generator | None = None) -> CategoricalOutput:
+        h = self.net(x.reshape(x.shape[0], -1))                            # (B, n + Z)
+        return CategoricalOutput(y_logits=h[:, : self.n_classes], z=h[:, self.n_classes:])
+
+    @property
+    def y_head(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The y head's weight (n, H) and bias (n,), views into the last Linear layer."""
+        last = self.net[-1]
+        return last.weight[: self.n_classes], last.bias[: self.n_classes]
+
+    @property
+    def z_head(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The z head's weight (Z, H) and bias (Z,), views into the last Linear layer."""
+        last = self.net[-1]
+        return last.weight[self.n_classes:], last.bias[self.n_classes:]
+
+
+class CategoricalAAE(Autoencoder):
+    """Two-headed encoder, a decoder of (y, z), D_y on Cat(n) and D_z on p(z).
+
+    ``encode(x)`` is the style code z (what the latent plot shows against p(z)); ``classify(x)`` is
+    q(y|x). ``decode(z)`` of bare style codes (B, Z) pairs row b with class b mod n, so a grid of
+    fixed prior noise shows every class in turn; ``decode_yz`` takes both parts.
+    """
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__(config)
+        hidden, n, z = PRESET_HIDDEN[config.preset], config.n_classes, config.latent_dim
+        self.n_classes = n
+        self.encoder = CategoricalEncoder(n_classes=n, latent_dim=z, hidden=hidden)
+        self.decoder = self._make_decoder(hidden)
+        disc_hidden = PRESET_DISC_HIDDEN[config.preset]
+        self.disc_y = Discriminator(latent_dim=n, hidden=disc_hidden)
+        self.disc_z = Discriminator(latent_dim=z, hidden=disc_hidden)
+
+    def _make_decoder(self, hidden: tuple[int, ...]) -> nn.Module:
+        from ..models import Decoder
+        return Decoder(latent_dim=self.n_classes + self.config.latent_dim, hidden=hidden)
+
+    # the decoder's input from (y, z): concatenation here, W_C·y + z for the reduction kind
+    def decoder_input(self, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return torch.cat((y, z), dim=1)                                    # (B, n + Z)
+
+    def classify(self, x: torch.Tensor) -> torch.Tensor:
+        """q(y|x) (B, n) of images x (B, 784) or (B, 28, 28) in [0, 1]."""
+        return self.encoder(x).y
+
+    def encode(self, x: torch.Tensor, *, sample: bool = False,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.encoder(x).z                                           # (B, Z)
+
+    def decode_yz(self, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """Images (B, 28, 28) for class or cluster probabilities y (B, n) and style codes z (B, Z)."""
+        return torch.sigmoid(self.decoder(self.decoder_input(y, z))).reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        y = F.one_hot(torch.arange(z.shape[0], device=z.device) % self.n_classes, self.n_classes).to(z.dtype)
+        return self.decode_yz(y, z)
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.encoder(x)
+        return self.decode_yz(out.y, out.z)
+
+    def cluster_heads(self) -> torch.Tensor:
+        """What each class or cluster looks like without style: decode(y = one-hot(i), z = 0), (n, 28, 28)."""
+        device = next(self.parameters()).device
+        eye = torch.eye(self.n_classes, device=device)
+        return self.decode_yz(eye, torch.zeros(self.n_classes, self.config.latent_dim, device=device))
+
+    def style_grid(self, z_rows: torch.Tensor) -> torch.Tensor:
+        """The paper's Fig. 8: row r decodes the style z_rows[r] (R, Z) with every y = one-hot(j):
+        (R · n, 28, 28), row-major (rows share z, columns share y)."""
+        r, n = z_rows.shape[0], self.n_classes
+        y = torch.eye(n, device=z_rows.device).repeat(r, 1)                # (R·n, n)
+        z = z_rows.repeat_interleave(n, dim=0)                             # (R·n, Z)
+        return self.decode_yz(y, z)
+
+
+class SemiSupervisedAAE(CategoricalAAE):
+    """The categorical AAE plus the NN baseline: the same encoder network, trained on labels alone."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__(config)
+        self.baseline = mlp([N_PIXELS, *PRESET_HIDDEN[config.preset], config.n_classes])
+
+    def classify_baseline(self, x: torch.Tensor) -> torch.Tensor:
+        """The baseline's class probabilities (B, n)."""
+        return torch.softmax(self.baseline(x.reshape(x.shape[0], -1)), dim=1)
+
+
+# --------------------------------------------------------------------------------- phases
+
+def one_hot_samples(tr: "Trainer", n: int) -> torch.Tensor:
+    """n samples of Cat(k) as one-hot rows (n, k), k = the model's classes, uniform over classes."""
+    k = tr.model.n_classes
+    idx = torch.randint(0, k, (n,), generator=tr.generator, device=tr.device)
+    return F.one_hot(idx, k).float()
+
+
+def reconstruction(tr: "Trainer", batch: Batch) -> dict[str, float]:
+    """Phase 1: encoder + decoder minimise L_rec(x, decoder(q(y|x), z)) (``losses.reconstruction_loss``)."""
+    tr.scratch.pop("heads", None)  # the encoder is about to change: an earlier phase's outputs are stale
+    out = encode_for_reconstruction(tr, batch)  # with TrainConfig.input_dropout, a denoising AE
+    rec = losses.reconstruction_loss(tr.model.decoder(tr.model.decoder_input(out.y, out.z)), batch.x)
+    metrics = {"recon": rec.item()}
+    loss = rec
+    extra = getattr(tr.model, "head_penalty", None)
+    if extra is not None:  # the reduction kind: cluster heads closer than η are pushed apart (§7)
+        pen = extra(tr.config.eta)
+        metrics["heads"] = pen.item()
+        loss = rec + pen
+    tr.optimize("recon", loss)
+    return metrics
+
+
+def discriminators(tr: "Trainer", batch: Batch) -> dict[str, float]:
+    """Phase 2a: D_y learns one-hot samples of Cat(n) (real) from q(y|x) (fake); D_z learns
+    z ~ p(z) (real) from the style codes (fake). The encoder's outputs are detached here."""
+    out = tr.model.encoder(batch.x)
+    tr.scratch["heads"] = (batch, out)
+    m_y = discriminator_phase(tr, batch, tr.model.disc_y, out.y.detach(), lambda n: one_hot_samples(tr, n), "disc_y")
+    m_z = discriminator_phase(tr, batch, tr.model.disc_z, out.z.detach(),
+                              lambda n: tr.prior.sample(n, generator=tr.generator, device=tr.device), "disc_z")
+    return {"disc_y": m_y["disc"], "d_acc_y": m_y["d_acc"], "disc_z": m_z["disc"], "d_acc_z": m_z["d_acc"]}
+
+
+def generator(tr: "Trainer", batch: Batch) -> dict[str, float]:
+    """Phase 2b: the encoder, as the generator of both heads, minimises L_G(D_y(y)) + L_G(D_z(z))."""
+    cached = tr.scratch.pop("heads", None)
+    out = cached[1] if cached is not None and cached[0] is batch else tr.model.encoder(batch.x)
+    discs = (tr.model.disc_y, tr.model.disc_z)
+    for d in discs:
+        d.requires_grad_(False)  # D is only the judge in this phase
+    try:
+        gen_y = losses.generator_loss(tr.model.disc_y(tr.d_input(out.y)))
+        gen_z = losses.generator_loss(tr.model.disc_z(tr.d_input(out.z)))
+    finally:
+        for d in discs:
+            d.requires_grad_(True)
+    tr.optimize("gen", gen_y + gen_z)
+    return {"gen_y": gen_y.item(), "gen_z": gen_z.item()}
+
+
+def classification_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of q(y|x) on labelled digits:  L_cls = −(1/B) Σ_b log q(y = t_b | x_b)."""
+    return F.cross_entropy(logits, labels)
+
+
+def _check_labels_fit(tr: "Trainer", labels: torch.Tensor) -> None:
+    if int(labels.max()) >= tr.model.n_classes:
+        raise ConfigError(f"the labels go up to {int(labels.max())} but q(y|x) has {tr.model.n_classes} classes: "
+                          f"set model.n_classes to at least the dataset's number of classes")
+
+
+def classification(tr: "Trainer", batch: Batch) -> dict[str, float]:
+    """Phase 3 (semi-supervised): q(y|x) learns the labels of a labelled mini-batch. The loss reads
+    the y head only, so only the trunk and the y head move."""
+    tr.scratch.pop("heads", None)
+    labelled = tr.labelled_batch()
+    _check_labels_fit(tr, labelled.labels)
+    tr.scratch["labelled"] = labelled
+    loss = classification_loss(tr.model.encoder(labelled.x).y_logits, labelled.labels)
+    tr.optimize("classify", loss)
+    return {"classify": loss.item()}
+
+
+def baseline(tr: "Trainer", batch: Batch) -> dict[str, float]:
+    """The NN baseline's update on the very labelled mini-batch the classification phase used."""
+    labelled = tr.scratch.pop("labelled", None) or tr.labelled_batch()
+    loss = classification_loss(tr.model.baseline(labelled.x), labelled.labels)
+    tr.optimize("baseline", loss)
+    return {"baseline": loss.item()}
+
+
+def _encoder_and_decoder(m: nn.Module):
+    # the reduction model's cluster heads W_C are trained with the reconstruction (and their penalty)
+    return [p for name, p in m.named_parameters() if name.startswith(("encoder.", "decoder.", "heads_"))]
+
+
+RECON = OptimizerSpec("recon", _encoder_and_decoder, RECONSTRUCTION)
+DISC_Y = OptimizerSpec("disc_y", lambda m: m.disc_y.parameters(), DISCRIMINATOR)
+DISC_Z = OptimizerSpec("disc_z", lambda m: m.disc_z.parameters(), DISCRIMINATOR)
+GEN = OptimizerSpec("gen", lambda m: m.encoder.parameters(), GENERATOR)
+# the classification phase's optimiser: AdamW at lr_recon over the encoder (the loss reaches only
+# the trunk and the y head; weight decay, when set, shrinks the z head too)
+CLASSIFY = OptimizerSpec("classify", lambda m: m.encoder.parameters(), RECONSTRUCTION)
+BASELINE = OptimizerSpec("baseline", lambda m: m.baseline.parameters(), RECONSTRUCTION)
+
+
+# --------------------------------------------------------------------------------- probes
+
+def _held_out_probs(model: CategoricalAAE, x: torch.Tensor, batch: int = 1000) -> torch.Tensor:
+    with torch.no_grad():
+        return torch.cat([model.classify(x[i:i + batch]) for i in range(0, x.shape[0], batch)])
+
+
+def _members(probs: np.ndarray, images: torch.Tensor, k: int) -> np.ndarray:
+    """(n, k, 28, 28) uint8: per cluster, the k held-out digits assigned to it with the highest
+    q(y_i|x) (blank where a cluster has fewer)."""
+    n = probs.shape[1]
+    assigned = probs.argmax(1)
+    out = np.zeros((n, k, IMAGE_SIZE, IMAGE_SIZE), np.uint8)
+    pix = (images.detach().cpu().reshape(-1, IMAGE_SIZE, IMAGE_SIZE).numpy() * 255).round().astype(np.uint8)
+    for i in range(n):
+        idx = np.flatnonzero(assigned == i)
+        top = idx[np.argsort(-probs[idx, i], kind="stable")[:k]]
+        out[i, : top.size] = pix[top]
+    return out
+
+
+def categorical_probe(model: CategoricalAAE, settings: "ProbeSettings", *, supervised: bool) -> dict[str, Any]:
+    """What a categorical kind adds to a snapshot, measured on the job's fixed data:
+
+    test_error      held-out error of q(y|x): semi-supervised, argmax y against the label;
+                    clustering, each cluster named by ``metrics.cluster_labels`` on the reference
+                    training digits (the paper's rule), then the held-out error
+    baseline_error  semi-supervised: the NN baseline's held-out error
+    heads           (n, 28, 28) decode(one-hot(i), z = 0)
+    members         (n, 8, 28, 28) uint8 held-out digits assigned to each cluster
+    cluster_label   (n,) the label each class or cluster stands for
+    confusion       (C, C) held-out counts, rows = true label, columns = predicted label
+    style_grid      (R · n, 28, 28) rows share z (fixed prior noise), columns share y
+    """
+    out: dict[str, Any] = {}
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        out["heads"] = model.cluster_heads().cpu().numpy()
+        g = torch.Generator().manual_seed(0)
+        z_rows = torch.randn(N_STYLE_ROWS, model.config.latent_dim, generator=g).to(device)
+        out["style_grid"] = model.style_grid(z_rows).cpu().numpy()
+    if settings.eval_x is None or settings.eval_labels is None:
+        return out
+    probs = _held_out_probs(model, settings.eval_x).cpu().numpy()
+    labels = np.asarray(settings.eval_labels)
+    if supervised:
+        names = np.arange(model.n_classes)
+        if isinstance(model, SemiSupervisedAAE):
+            out["baseline_error"] = M.classification_error(_baseline_probs(model, settings.eval_x).argmax(1), labels)
+    elif settings.reference_x is not None and settings.reference_labels is not None:
+        ref_probs = _held_out_probs(model, settings.reference_x).cpu().numpy()
+        names = M.cluster_labels(ref_probs, settings.reference_labels)
+    else:
+        return out
+    predicted = names[probs.argmax(1)]
+    out["test_error"] = M.classification_error(predicted, labels)
+    out["cluster_label"] = names.astype(np.int64)
+    out["members"] = _members(probs, settings.eval_x, N_MEMBERS)
+    n_labels = int(max(labels.max(), names.max())) + 1
+    out["confusion"] = M.confusion_matrix(labels, predicted, n_labels)
+    return out
+
+
+def _baseline_probs(model: SemiSupervisedAAE, x: torch.Tensor) -> np.ndarray:
+    with torch.no_grad():
+        return model.classify_baseline(x).cpu().numpy()
+
+
+def _floats(probed: dict[str, Any]) -> dict[str, float]:
+    return {k: v for k, v in probed.items() if isinstance(v, float)}
+
+
+CATEGORICAL_EXTRAS = ("heads", "members", "cluster_label", "confusion", "style_grid")  # + the D(z) map on z
+
+
+@register_kind
+class SemiSupervisedKind(ModelKind):
+    name = "semi_supervised"
+    display_name = "Semi-supervised AAE"
+    description = ("Categorical AAE with labels for a few digits: q(y|x) learns the classes from them, "
+                   "the style z from every digit; beside it, the same network trained on the labels alone.")
+    phases = (("reconstruction", reconstruction), ("discriminators", discriminators), ("generator", generator),
+              ("classification", classification), ("baseline", baseline))
+    optimizers = (RECON, DISC_Y, DISC_Z, GEN, CLASSIFY, BASELINE)
+    snapshot_extras = (*CATEGORICAL_EXTRAS, "d_grid", "arrows")
+    recipe = CATEGORICAL_RECIPE
+
+    def build(self, config: ModelConfig) -> SemiSupervisedAAE:
+        return SemiSupervisedAAE(config)
+
+    def d_of_z(self, model: CategoricalAAE):
+        return model.disc_z
+
+    def probe(self, model, *, codes, prior, prior_sample, settings):
+        return {**super().probe(model, codes=codes, prior=prior, prior_sample=prior_sample, settings=settings),
+                **categorical_probe(model, settings, supervised=True)}
+
+    def evaluate(self, model, *, settings):
+        return _floats(categorical_probe(model, settings, supervised=True))
+
+
+@register_kind
+class ClusteringKind(ModelKind):
+    name = "clustering"
+    display_name = "Clustering AAE"
+    description = ("Categorical AAE without labels: q(y|x) sorts the digits into n clusters, the style z "
+                   "holds the rest; each cluster is named after the training digit it is surest of.")
+    phases = (("reconstruction", reconstruction), ("discriminators", discriminators), ("generator", generator))
+    optimizers = (RECON, DISC_Y, DISC_Z, GEN)
+    snapshot_extras = (*CATEGORICAL_EXTRAS, "d_grid", "arrows")
+    recipe = CATEGORICAL_RECIPE
+
+    def build(self, config: ModelConfig) -> CategoricalAAE:
+        return CategoricalAAE(config)
+
+    def d_of_z(self, model: CategoricalAAE):
+        return model.disc_z
+
+    def probe(self, model, *, codes, prior, prior_sample, settings):
+        return {**super().probe(model, codes=codes, prior=prior, prior_sample=prior_sample, settings=settings),
+                **categorical_probe(model, settings, supervised=False)}
+
+    def evaluate(self, model, *, settings):
+        return _floats(categorical_probe(model, settings, supervised=False))

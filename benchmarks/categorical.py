@@ -1,0 +1,196 @@
+"""The categorical AAE's numbers (paper Tables 2 and 3), counted in training steps so a busy machine
+cannot bias them: semi-supervised held-out error beside the NN baseline trained on the same labelled
+digits in the same run, and beside a k-NN on raw pixels with the same labels (scikit-learn); the
+clustering error by the paper's rule (each cluster named after the training digit it is surest of);
+for the reduction kind, the 5-NN accuracy of its 2-D map and the cluster purity.
+
+Every ``--every`` steps a run measures the held-out error (all test digits), so the curve shows how
+fast it falls; the table reports the final error (median over seeds) and the best. One torch thread
+per run; ``--workers`` runs independent runs in parallel processes.
+
+    python -m benchmarks.categorical --use semi_supervised --labels 100 1000 4500 --steps 3000 --seeds 0 1 2
+    python -m benchmarks.categorical --use clustering --clusters 16 30 --steps 3000 --seeds 0 1 2
+    python -m benchmarks.categorical --use semi_supervised --labels 100 --steps 1500 --sweep   # the defaults' sweep
+    python -m benchmarks.categorical --use semi_supervised --labels 100 --dataset mnist --device cuda --steps 20000
+    python -m benchmarks.categorical --summarize runs.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import statistics
+import sys
+import time
+
+# name -> (TrainConfig overrides, ModelConfig overrides). "base" is the kinds' defaults.
+SWEEP: dict[str, tuple[dict, dict]] = {
+    "base": ({}, {}),
+    "aae-recipe": ({"lr_disc": 1e-3, "lr_gen": 1e-3, "beta1": 0.5, "d_penalty": 0.0}, {}),
+    "gauss-recipe": ({"lr_disc": 2e-4, "lr_gen": 5e-4, "beta1": 0.9, "d_penalty": 1.0}, {}),
+    "slow": ({"lr_disc": 1e-4, "lr_gen": 1e-4, "beta1": 0.5, "d_penalty": 0.0}, {}),
+    "slow-noise0.3": ({"lr_disc": 1e-4, "lr_gen": 1e-4, "beta1": 0.5, "d_penalty": 0.0, "d_input_noise": 0.3}, {}),
+    "mid-noise0.3": ({"lr_disc": 3e-4, "lr_gen": 3e-4, "beta1": 0.5, "d_penalty": 0.0, "d_input_noise": 0.3}, {}),
+    "mid": ({"lr_disc": 3e-4, "lr_gen": 3e-4, "beta1": 0.5, "d_penalty": 0.0}, {}),
+    "z8": ({}, {"latent_dim": 8}),
+    "z8-aae-recipe": ({"lr_disc": 1e-3, "lr_gen": 1e-3, "beta1": 0.5, "d_penalty": 0.0}, {"latent_dim": 8}),
+    "z8-drop0.2": ({"input_dropout": 0.2}, {"latent_dim": 8}),
+    "z2-drop0.2": ({"input_dropout": 0.2}, {}),
+    "aae-drop0.2": ({"lr_disc": 1e-3, "lr_gen": 1e-3, "beta1": 0.5, "d_penalty": 0.0, "input_dropout": 0.2}, {}),
+    "aae-noise0.3": ({"lr_disc": 1e-3, "lr_gen": 1e-3, "beta1": 0.5, "d_penalty": 0.0, "d_input_noise": 0.3}, {}),
+    "z8-aae-drop0.2": ({"lr_disc": 1e-3, "lr_gen": 1e-3, "beta1": 0.5, "d_penalty": 0.0, "input_dropout": 0.2},
+                       {"latent_dim": 8}),
+    "rec3e-4": ({"lr_recon": 3e-4}, {}),
+}
+
+
+def _configs(use: str, n: int, labels: int | None, setting: str, seed: int, dataset: str, device: str,
+             n_train: int):
+    from aae.config import DataConfig, ModelConfig, PriorConfig, RunConfig, TrainConfig
+    t_over, m_over = SWEEP[setting]
+    model = {"kind": use, "n_classes": n, **m_over}
+    train = {"seed": seed, "device": device, **t_over}
+    if use == "semi_supervised" or (use == "reduction" and labels):
+        train["label_fraction"] = min(1.0, labels / n_train)
+    return RunConfig(data=DataConfig(name=dataset), prior=PriorConfig(), model=ModelConfig(**model),
+                     train=TrainConfig(**train))
+
+
+def run_one(use: str, n: int, labels: int | None, setting: str, seed: int, steps: int, every: int,
+            dataset: str, device: str, limit: int | None = None) -> dict:
+    """Train one run and return its measurements (a JSON-able dict)."""
+    import numpy as np
+    import torch
+
+    from aae import metrics as M
+    from aae.data import load_dataset, to_float
+    from aae.kinds import get_kind
+    from aae.priors import prior_from_config
+    from aae.probes import ProbeSettings
+    from aae.train import Trainer, resolve_device, seeded_model
+
+    torch.set_num_threads(1)
+    data = load_dataset(dataset)
+    train_images, train_labels = data.train_images, data.train_labels
+    if limit:  # a small slice, to check a full-size command end to end
+        train_images, train_labels = train_images[:limit], train_labels[:limit]
+    cfg = _configs(use, n, labels, setting, seed, dataset, device, train_images.shape[0])
+    dev = resolve_device(device)
+    model = seeded_model(cfg.model, seed)
+    prior = prior_from_config(cfg.prior, cfg.model.latent_dim)
+    tr = Trainer(model, prior, train_images, train_labels, config=cfg.train, device=dev)
+    test_x = to_float(data.test_images[:limit] if limit else data.test_images).to(dev)
+    test_y = (data.test_labels[:limit] if limit else data.test_labels).numpy()
+    g = torch.Generator().manual_seed(seed + 1)
+    ref = torch.randperm(train_images.shape[0], generator=g)[:5000]
+    settings = ProbeSettings(eval_x=test_x, eval_labels=test_y, reference_x=to_float(train_images[ref]).to(dev),
+                             reference_labels=train_labels[ref].numpy())
+    kind = get_kind(use)
+    curve = []
+    t0 = time.perf_counter()
+    for step in range(1, steps + 1):
+        metrics = tr.step()
+        if step % every == 0 or step == steps:
+            model.eval()
+            with torch.no_grad():
+                probed = kind.probe(model, codes=model.encode(test_x), prior=prior,
+                                    prior_sample=prior.sample(test_x.shape[0]), settings=settings)
+            model.train()
+            point = {"step": step, "seconds": round(time.perf_counter() - t0, 1)}
+            point.update({k: round(float(v), 4) for k, v in probed.items() if isinstance(v, float)})
+            point["recon"] = round(metrics["recon"], 2)
+            curve.append(point)
+            if not np.isfinite(metrics["recon"]):
+                break
+    out = {"use": use, "n": n, "labels": labels, "setting": setting, "seed": seed, "steps": steps,
+           "dataset": dataset, "n_train": int(train_images.shape[0]), "n_test": int(test_y.shape[0]),
+           "device": str(dev), "curve": curve, "final": curve[-1]}
+    if use == "semi_supervised":
+        lab = tr.labelled.cpu().numpy()
+        raw_train = to_float(train_images[torch.from_numpy(lab)]).numpy()
+        out["raw_knn_error"] = 1.0 - M.knn_accuracy(raw_train, train_labels[torch.from_numpy(lab)].numpy(),
+                                                    test_x.cpu().numpy(), test_y, k=1)
+        out["n_labelled"] = int(lab.sum())
+    return out
+
+
+def _run(args: tuple) -> dict:
+    return run_one(*args)
+
+
+def summarize(rows: list[dict]) -> str:
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["dataset"], r["use"], r["n"], r.get("labels"), r["setting"], r["steps"]), []).append(r)
+    lines = ["| data | use | n | labels | setting | steps | seeds | error (median) | best | baseline | "
+             "ratio | raw-pixel 1-NN | 5-NN acc | purity |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+
+    def med(vals):
+        vals = [v for v in vals if v is not None]
+        return statistics.median(vals) if vals else None
+
+    def pct(v):
+        return "–" if v is None else f"{100 * v:.2f} %"
+
+    for key, rs in sorted(groups.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
+        err = med([r["final"].get("test_error") for r in rs])
+        best = med([min(p.get("test_error", 1.0) for p in r["curve"]) for r in rs])
+        base = med([r["final"].get("baseline_error") for r in rs])
+        ratio = med([r["final"]["test_error"] / r["final"]["baseline_error"] for r in rs
+                     if r["final"].get("baseline_error")])
+        raw = med([r.get("raw_knn_error") for r in rs])
+        knn = med([r["final"].get("knn_acc") for r in rs])
+        purity = med([r["final"].get("purity") for r in rs])
+        lines.append(f"| {key[0]} | {key[1]} | {key[2]} | {key[3] or '–'} | {key[4]} | {key[5]} | {len(rs)} | "
+                     f"{pct(err)} | {pct(best)} | {pct(base)} | {'–' if ratio is None else f'{ratio:.2f}'} | "
+                     f"{pct(raw)} | {pct(knn)} | {pct(purity)} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--use", default="semi_supervised", choices=["semi_supervised", "clustering", "reduction"])
+    p.add_argument("--labels", type=int, nargs="+", default=[100], help="labelled digits (semi-supervised)")
+    p.add_argument("--clusters", type=int, nargs="+", default=None, help="n classes or clusters (default 10)")
+    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--every", type=int, default=250)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--dataset", default="mnist-5k")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--limit", type=int, default=None, help="use only the first N train and test digits")
+    p.add_argument("--sweep", action="store_true", help="every setting of SWEEP (else --only, else base)")
+    p.add_argument("--only", nargs="+", default=["base"], choices=list(SWEEP))
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--jsonl", default=None, help="append one JSON line per run")
+    p.add_argument("--summarize", default=None, help="print the table of a JSONL file and exit")
+    a = p.parse_args(argv)
+    if a.summarize:
+        with open(a.summarize) as f:
+            print(summarize([json.loads(line) for line in f if line.strip()]))
+        return 0
+    settings = list(SWEEP) if a.sweep else a.only
+    ns = a.clusters or [10]
+    label_counts = a.labels if a.use in ("semi_supervised", "reduction") else [None]
+    jobs = [(a.use, n, labels, s, seed, a.steps, a.every, a.dataset, a.device, a.limit)
+            for s in settings for n in ns for labels in label_counts for seed in a.seeds]
+    rows = []
+    ctx = mp.get_context("spawn")
+    pool = ctx.Pool(a.workers) if a.workers > 1 else None
+    results = pool.imap_unordered(_run, jobs) if pool else map(_run, jobs)
+    for r in results:
+        rows.append(r)
+        print(json.dumps({k: r[k] for k in ("use", "n", "labels", "setting", "seed")} | {"final": r["final"]}),
+              file=sys.stderr, flush=True)
+        if a.jsonl:
+            with open(a.jsonl, "a") as f:
+                f.write(json.dumps(r) + "\n")
+    if pool:
+        pool.close()
+    print(summarize(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
