@@ -153,6 +153,9 @@ class TrainConfig(_Serializable):
     d_penalty: float | None = None  # R1 gradient penalty on D at prior samples: (γ/2)·E‖∇D(z)‖² (0: off)
     d_input_noise: float = 0.0      # std of Gaussian noise added to D's inputs (both real and fake)
     disc_steps: int = 1             # discriminator updates per batch (fresh prior samples each time)
+    # Share of each class's training digits whose label a label-using kind may read (the paper's
+    # §2.3 run: 10K of 50K, 0.2); the digits are chosen with ``seed``, the same share per class.
+    label_fraction: float = 1.0
     eta: float = 4.0                # reduction kind: cluster heads closer than η are pushed apart (paper §7)
     seed: int = 0                   # seeds the model init, batches and noise
     device: str = "auto"            # auto: cuda, then mps, then cpu
@@ -178,6 +181,8 @@ class TrainConfig(_Serializable):
                f"train.d_penalty must be a number in [0, 100], got {_show(self.d_penalty)}")
         _check(_is_int(self.disc_steps) and 1 <= self.disc_steps <= 10,
                f"train.disc_steps must be an integer in [1, 10], got {_show(self.disc_steps)}")
+        _check(_is_number(self.label_fraction) and 0 <= self.label_fraction <= 1,
+               f"train.label_fraction must be a number in [0, 1], got {_show(self.label_fraction)}")
         _check(_is_number(self.eta) and 0 <= self.eta <= 100, f"train.eta must be a number in [0, 100], got {_show(self.eta)}")
         _check(_is_int(self.seed) and 0 <= self.seed < 2**63, f"train.seed must be an integer ≥ 0, got {_show(self.seed)}")
         _check(self.device in DEVICES or (isinstance(self.device, str) and _CUDA_INDEX.fullmatch(self.device)),

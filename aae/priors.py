@@ -223,6 +223,12 @@ class MoG10Prior(Prior):
     def _angles(self, device=None) -> torch.Tensor:
         return torch.arange(N_COMPONENTS, device=device, dtype=torch.float32) * (2 * math.pi / N_COMPONENTS)
 
+    def component_means(self) -> torch.Tensor:
+        """(10, 2) the petals' means, row k = component k (digit k in a label-conditioned run):
+        μ_k = scale · r · (cos 2πk/10, sin 2πk/10)."""
+        angles = self._angles()
+        return torch.stack((torch.cos(angles), torch.sin(angles)), dim=1) * (self.radius * self.scale)
+
     def _sample_2d(self, n, comp, generator, device):
         local = _randn(n, 2, generator, device) * torch.tensor([self.std_radial, self.std_tangent], device=device)
         local[:, 0] += self.radius
@@ -250,14 +256,18 @@ class SwissRollPrior(Prior):
     r_max = 3.0         # outer radius
     noise = 0.08        # thickness of the roll
 
-    def _sample_2d(self, n, comp, generator, device):
-        # t = sqrt(u) makes the density roughly uniform along the arc (arc length grows with t).
-        u = (comp.float() + _rand(n, generator, device)) / N_COMPONENTS
+    def centre(self, u: torch.Tensor) -> torch.Tensor:
+        """The roll's noiseless centre line (n, 2) at fractions u (n,) in [0, 1] of its length, at
+        scale 1: digit k owns u in [k/10, (k+1)/10). t = sqrt(0.04 + 0.96 u) makes the density
+        roughly uniform along the arc (arc length grows with t); θ = 2π·turns·t, r = r_max·t."""
         t = torch.sqrt(0.04 + 0.96 * u)
         theta = t * (2 * math.pi * self.turns)
         r = self.r_max * t
-        xy = torch.stack((r * torch.cos(theta), r * torch.sin(theta)), dim=1)
-        return xy + _randn(n, 2, generator, device) * self.noise
+        return torch.stack((r * torch.cos(theta), r * torch.sin(theta)), dim=1)
+
+    def _sample_2d(self, n, comp, generator, device):
+        u = (comp.float() + _rand(n, generator, device)) / N_COMPONENTS
+        return self.centre(u) + _randn(n, 2, generator, device) * self.noise
 
 
 class UniformPrior(Prior):

@@ -34,7 +34,7 @@ from .models import Autoencoder
 from .priors import Prior
 
 __all__ = ["AdversarialRecipe", "Batch", "DEFAULT_RECIPE", "PRIOR_RECIPES", "PriorIncompatible", "Trainer",
-           "adversarial_recipe", "check_prior_compatible", "device_description", "resolve_device", "seeded_model"]
+           "adversarial_recipe", "balanced_label_mask", "check_prior_compatible", "device_description", "resolve_device", "seeded_model"]
 
 
 
@@ -115,12 +115,29 @@ def _check_prior_dim(prior: Prior, model: Autoencoder) -> None:
         raise ConfigError(f"prior has {prior.dim} dimensions, the model's code has {model.latent_dim}")
 
 
+def balanced_label_mask(labels: torch.Tensor, fraction: float, seed: int) -> torch.Tensor:
+    """(N,) bool: which labels a kind may read — round(fraction · n_c) digits of each class c, chosen
+    at random with ``seed`` (so every class keeps the same share, as the paper's 10K of 50K).
+    ``fraction`` 1 marks every digit, 0 none."""
+    labels = labels.reshape(-1).cpu()
+    mask = torch.zeros(labels.shape[0], dtype=torch.bool)
+    if fraction >= 1:
+        return mask.fill_(True)
+    g = torch.Generator().manual_seed(seed)
+    for c in torch.unique(labels):
+        idx = (labels == c).nonzero().squeeze(1)                              # (n_c,)
+        keep = round(fraction * idx.numel())
+        mask[idx[torch.randperm(idx.numel(), generator=g)[:keep]]] = True
+    return mask
+
+
 class Trainer:
     """Trains one model on one dataset against one prior. Returns metrics; prints and saves nothing.
 
     ``images`` is the whole training set as uint8 (N, 28, 28); it is moved to the device once and
     batches are random index slices of it (no DataLoader: MNIST is 47 MB). ``labelled`` (N,) bool
-    marks the labels a semi-supervised kind may use (default: all).
+    marks the labels a semi-supervised kind may use (default:
+    ``balanced_label_mask`` with TrainConfig.label_fraction and seed; all of them at 1).
 
     What a phase function may use: ``model``, ``prior``, ``config``, ``recipe``, ``generator``,
     ``optimize(name, loss)``, ``d_input(z)``, ``labelled_batch()`` and ``scratch`` (a dict one phase
@@ -145,7 +162,7 @@ class Trainer:
         self.images = images.to(self.device)
         self.labels = labels.to(self.device).long()
         if labelled is None:
-            labelled = torch.ones(images.shape[0], dtype=torch.bool)
+            labelled = balanced_label_mask(labels, config.label_fraction, config.seed)
         self.labelled = labelled.to(self.device).bool()                    # (N,)
         self._labelled_idx: torch.Tensor | None = None                      # built on first use
         self.generator = torch.Generator(self.device).manual_seed(config.seed)

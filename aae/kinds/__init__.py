@@ -15,8 +15,10 @@ from .base import (DISCRIMINATOR, GENERATOR, RECONSTRUCTION, Batch, ModelKind, O
 from .ae import AE
 from .vae import VAE
 from .aae import AAE
+from .labelled import LabelledAAE
+from .supervised import SupervisedAAE
 from .categorical import CategoricalAAE
 from .reduction import ReductionAAE
 
-__all__ = ["AAE", "AE", "VAE", "Batch", "DISCRIMINATOR", "GENERATOR", "ModelKind", "OptimizerSpec", "PhaseFn",
+__all__ = ["AAE", "AE", "LabelledAAE", "SupervisedAAE", "VAE", "Batch", "DISCRIMINATOR", "GENERATOR", "ModelKind", "OptimizerSpec", "PhaseFn",
            "RECONSTRUCTION", "build_model", "get_kind", "kind_names", "register_kind", "unregister_kind"]

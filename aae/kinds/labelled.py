@@ -1,0 +1,196 @@
+"""The label-conditioned AAE (Makhzani et al. 2015, §2.3, Fig. 3-4): labels enter the adversarial
+game, so each digit's codes go to its own part of p(z).
+
+The discriminator sees the code together with a one-hot label y with one extra "unlabelled" slot
+(10 + 1 inputs beside z). For a labelled digit of class k, the prior sample it is judged against
+comes from component k of p(z) (petal k of the mixture; the k-th tenth of the swiss roll); an
+unlabelled digit carries the extra slot and a sample from the whole prior. The game, eq. (1) with y:
+
+    min_E max_D  E_{z~p(z|y)}[log D(z, y)] + E_{x~p_data}[log(1 − D(E(x), y(x)))]
+
+D can now reject a 7's code that sits in petal 3 even though petal 3 is part of p(z): the encoder
+must put every labelled digit in its own component, and the unlabelled ones anywhere on p(z).
+
+Three phases per batch, as the AAE: ``reconstruction``, ``discriminator``, ``generator``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..config import ModelConfig
+from ..models import PRESET_DISC_HIDDEN, Autoencoder, Discriminator
+from ..priors import N_COMPONENTS, Prior
+from .aae import discriminator_phase, fresh_codes, generator_phase, kept_codes
+from .ae import RECON_OPTIMIZER, reconstruction
+from .base import DISCRIMINATOR, GENERATOR, Batch, ModelKind, OptimizerSpec, register_kind
+
+if TYPE_CHECKING:
+    from ..train import Trainer
+
+N_LABEL_SLOTS = N_COMPONENTS + 1   # ten digits + "unlabelled"
+UNLABELLED = N_COMPONENTS          # index of the "unlabelled" slot
+REFERENCE_SAMPLES = 10_000         # labelled prior sample behind ``component_of`` on priors without means
+
+
+def label_slots(labels: torch.Tensor, labelled: torch.Tensor) -> torch.Tensor:
+    """One-hot labels with the "unlabelled" slot (B, 11): row i is e_{labels[i]} when labelled[i],
+    else e_10."""
+    slot = torch.where(labelled, labels, torch.full_like(labels, UNLABELLED))
+    return nn.functional.one_hot(slot, N_LABEL_SLOTS).float()
+
+
+class LabelledDiscriminator(nn.Module):
+    """D(z, y): logit that z came from p(z | y) rather than from the encoder; input [z, y] (Z + 11)."""
+
+    def __init__(self, *, latent_dim: int, hidden: tuple[int, ...]) -> None:
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.net = Discriminator(latent_dim=latent_dim + N_LABEL_SLOTS, hidden=hidden)
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat((z, y), dim=1))                             # (B,)
+
+    def given(self, y: torch.Tensor) -> nn.Module:
+        """D with its label input fixed to ``y`` (B, 11): a z -> logits module, as the shared
+        discriminator and generator phases (and the D(z) map) take."""
+        return _Given(self, y)
+
+
+class _Given(nn.Module):
+    """z -> D(z, y) for a fixed y; ``requires_grad_`` reaches D's weights (the generator phase
+    freezes them)."""
+
+    def __init__(self, disc: LabelledDiscriminator, y: torch.Tensor) -> None:
+        super().__init__()
+        self.disc = disc
+        self.y = y
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        y = self.y if self.y.shape[0] == z.shape[0] else self.y[:1].expand(z.shape[0], -1)
+        return self.disc(z, y.to(z.device))
+
+
+class LabelledAAE(Autoencoder):
+    """Encoder + decoder + a discriminator on (code, label-or-unlabelled)."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__(config)
+        self.discriminator = LabelledDiscriminator(latent_dim=config.latent_dim,
+                                                   hidden=PRESET_DISC_HIDDEN[config.preset])
+
+
+def prior_components(tr: "Trainer", batch: Batch) -> torch.Tensor:
+    """The component each row's prior sample comes from (B,): its label when labelled, else a
+    uniformly random one — which, with equal-weight components, is a sample of the whole prior."""
+    anywhere = torch.randint(0, N_COMPONENTS, batch.labels.shape, generator=tr.generator, device=batch.labels.device)
+    return torch.where(batch.labelled, batch.labels, anywhere)
+
+
+def discriminator(tr: "Trainer", batch: Batch) -> dict[str, float]:
+    """Phase 2a: D learns 1 on (z ~ p(z | y), y) and 0 on (E(x), y), y = the batch's label slots."""
+    y = label_slots(batch.labels, batch.labelled)                             # (B, 11)
+    z_posterior = fresh_codes(tr, batch).detach()   # a constant here: D's update cannot reach the encoder
+    disc = tr.model.discriminator.given(y)
+    return discriminator_phase(
+        tr, batch, disc, z_posterior,
+        lambda n: tr.prior.sample(n, labels=prior_components(tr, batch), generator=tr.generator), "disc")
+
+
+def generator(tr: "Trainer", batch: Batch) -> dict[str, float]:
+    """Phase 2b: the encoder learns to make D take (E(x), y) for a sample of p(z | y)."""
+    y = label_slots(batch.labels, batch.labelled)                             # (B, 11)
+    return generator_phase(tr, tr.model.discriminator.given(y), kept_codes(tr, batch), "gen")
+
+
+@register_kind
+class LabelledAAEKind(ModelKind):
+    name = "labelled_aae"
+    display_name = "Label-conditioned AAE"
+    description = ("AAE whose discriminator also sees the digit's label: each labelled digit's codes go to "
+                   "its own component of p(z) (paper §2.3).")
+    phases = (("reconstruction", reconstruction), ("discriminator", discriminator), ("generator", generator))
+    optimizers = (RECON_OPTIMIZER,
+                  OptimizerSpec("disc", lambda m: m.discriminator.parameters(), DISCRIMINATOR),
+                  OptimizerSpec("gen", lambda m: m.encoder.parameters(), GENERATOR))
+    snapshot_extras = ("d_grid", "arrows")
+
+    def build(self, config: ModelConfig) -> LabelledAAE:
+        return LabelledAAE(config)
+
+    def prior_incompatibility(self, prior: Prior) -> str | None:
+        if not prior.supports_labels or prior.n_components != N_COMPONENTS or prior.dim < 2:
+            return (f"the label-conditioned AAE gives each digit its own part of p(z): it needs a prior with "
+                    f"{N_COMPONENTS} labelled components in at least 2 dimensions, and the "
+                    f"{prior.display_name} prior in {prior.dim}-D has none")
+        return None
+
+    def d_of_z(self, model: LabelledAAE):
+        # The map and push drawn for an unlabelled digit: D's verdict against the whole prior.
+        return model.discriminator.given(nn.functional.one_hot(torch.tensor([UNLABELLED]), N_LABEL_SLOTS).float())
+
+
+# -- where codes land -------------------------------------------------------------------------------
+
+@lru_cache(maxsize=16)
+def _reference(prior_name: str, dim: int, scale: float) -> tuple[object, np.ndarray]:
+    """A k-d tree of a fixed labelled prior sample (first two coordinates) and its labels."""
+    from scipy.spatial import cKDTree
+
+    from ..priors import make_prior
+    prior = make_prior(prior_name, dim=dim, scale=scale)
+    g = torch.Generator().manual_seed(0)
+    labels = torch.arange(REFERENCE_SAMPLES) % N_COMPONENTS
+    z = prior.sample(REFERENCE_SAMPLES, labels=labels, generator=g)[:, :2].numpy()
+    return cKDTree(z), labels.numpy()
+
+
+def component_of(codes: np.ndarray, prior: Prior) -> np.ndarray:
+    """The component (= digit) of p(z) each code (N, Z) lies in, (N,) int64, from the first two
+    coordinates (where the shape lives): on the mixture the nearest mean, argmin_k ‖z − μ_k‖; on
+    other priors the label of the nearest of 10,000 fixed labelled prior samples."""
+    z = np.asarray(codes, np.float32)[:, :2]
+    means = getattr(prior, "component_means", None)
+    if means is not None:
+        mu = means().numpy()                                                   # (10, 2)
+        return ((z[:, None, :] - mu[None]) ** 2).sum(-1).argmin(1).astype(np.int64)
+    tree, labels = _reference(prior.name, prior.dim, prior.scale)
+    _, idx = tree.query(np.nan_to_num(z, nan=1e6, posinf=1e6, neginf=-1e6))
+    return labels[idx].astype(np.int64)
+
+
+def own_component_rate(codes: np.ndarray, labels: np.ndarray, prior: Prior) -> float:
+    """Share of codes that lie in their own digit's component: mean_i [component_of(z_i) = y_i]."""
+    labels = np.asarray(labels).reshape(-1)
+    if labels.size == 0:
+        return float("nan")
+    return float((component_of(codes, prior) == labels).mean())
+
+
+# -- Fig. 3's walks -----------------------------------------------------------------------------------
+
+def component_walk(prior: Prior, component: int, n: int = 10) -> np.ndarray:
+    """Codes (n, Z) along the long axis of mixture component ``component`` at Gaussian percentiles
+    (5 %, 15 %, …, 95 % for n = 10): μ_k + σ_radial · Φ⁻¹(q_i) · u_k, u_k the petal's direction;
+    the other coordinates at 0 (their mean)."""
+    from ..viz import percentile_axis
+    mu = prior.component_means()[component].numpy()                            # (2,)
+    direction = mu / np.linalg.norm(mu)
+    _, values = percentile_axis(n, prior.std_radial * prior.scale)
+    z = np.zeros((n, prior.dim), np.float32)
+    z[:, :2] = mu[None] + values[:, None] * direction[None]
+    return z
+
+
+def roll_walk(prior: Prior, n: int = 20) -> np.ndarray:
+    """Codes (n, Z) along the swiss roll's centre line from its start (digit 0's tenth) to its end
+    (digit 9's): the roll at fractions u_i = (i + ½)/n of its length; other coordinates at 0."""
+    u = (torch.arange(n, dtype=torch.float32) + 0.5) / n
+    z = np.zeros((n, prior.dim), np.float32)
+    z[:, :2] = (prior.centre(u) * prior.scale).numpy()
+    return z
