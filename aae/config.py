@@ -138,6 +138,41 @@ class ModelConfig(_Serializable):
 
 
 @dataclass(frozen=True)
+class Limit:
+    """The allowed range of a numeric setting; ``lo_open`` / ``hi_open`` exclude the end.
+    The checks below and the dashboard's setup widgets (ui/setup.py) both read ``TRAIN_LIMITS``."""
+
+    lo: float
+    hi: float
+    lo_open: bool = False
+    hi_open: bool = False
+
+    def __contains__(self, value: Any) -> bool:
+        return (_is_number(value) and (self.lo < value if self.lo_open else self.lo <= value)
+                and (value < self.hi if self.hi_open else value <= self.hi))
+
+    def __str__(self) -> str:
+        return f"{'(' if self.lo_open else '['}{self.lo:g}, {self.hi:g}{')' if self.hi_open else ']'}"
+
+
+TRAIN_LIMITS: dict[str, Limit] = {
+    "batch_size": Limit(1, 4096),
+    "lr_recon": Limit(0, 1, lo_open=True),
+    "lr_disc": Limit(0, 1, lo_open=True),
+    "lr_gen": Limit(0, 1, lo_open=True),
+    "weight_decay": Limit(0, 1),
+    "input_dropout": Limit(0, 1, hi_open=True),
+    "beta1": Limit(0, 1, lo_open=True, hi_open=True),   # β1 = 0 turns Adam into RMSprop: not offered
+    "d_penalty": Limit(0, 100),
+    "d_input_noise": Limit(0, 10),
+    "disc_steps": Limit(1, 10),
+    "label_fraction": Limit(0, 1),
+    "eta": Limit(0, 100),
+    "seed": Limit(0, 2**63, hi_open=True),
+}
+
+
+@dataclass(frozen=True)
 class TrainConfig(_Serializable):
     # Defaults chosen by the sweep in benchmarks/sweep_defaults.py (see README, "Defaults").
     batch_size: int = 100           # the paper's batch size
@@ -161,30 +196,17 @@ class TrainConfig(_Serializable):
     device: str = "auto"            # auto: cuda, then mps, then cpu
 
     def __post_init__(self) -> None:
-        _check(_is_int(self.batch_size) and 1 <= self.batch_size <= 4096,
-               f"train.batch_size must be an integer in [1, 4096], got {_show(self.batch_size)}")
-        for name in ("lr_recon", "lr_disc", "lr_gen"):
+        lim = TRAIN_LIMITS
+        for name in ("batch_size", "disc_steps", "seed"):
             value = getattr(self, name)
-            if value is None and name != "lr_recon":
-                continue
-            _check(_is_number(value) and 0 < value <= 1, f"train.{name} must be a number in (0, 1], got {_show(value)}")
-        _check(_is_number(self.weight_decay) and 0 <= self.weight_decay <= 1,
-               f"train.weight_decay must be a number in [0, 1], got {_show(self.weight_decay)}")
-        _check(_is_number(self.input_dropout) and 0 <= self.input_dropout < 1,
-               f"train.input_dropout must be a number in [0, 1), got {_show(self.input_dropout)}")
-        # β1 = 0 turns Adam into RMSprop: not offered
-        _check(self.beta1 is None or (_is_number(self.beta1) and 0 < self.beta1 < 1),
-               f"train.beta1 must be a number in (0, 1), got {_show(self.beta1)}")
-        _check(_is_number(self.d_input_noise) and 0 <= self.d_input_noise <= 10,
-               f"train.d_input_noise must be a number in [0, 10], got {_show(self.d_input_noise)}")
-        _check(self.d_penalty is None or (_is_number(self.d_penalty) and 0 <= self.d_penalty <= 100),
-               f"train.d_penalty must be a number in [0, 100], got {_show(self.d_penalty)}")
-        _check(_is_int(self.disc_steps) and 1 <= self.disc_steps <= 10,
-               f"train.disc_steps must be an integer in [1, 10], got {_show(self.disc_steps)}")
-        _check(_is_number(self.label_fraction) and 0 <= self.label_fraction <= 1,
-               f"train.label_fraction must be a number in [0, 1], got {_show(self.label_fraction)}")
-        _check(_is_number(self.eta) and 0 <= self.eta <= 100, f"train.eta must be a number in [0, 100], got {_show(self.eta)}")
-        _check(_is_int(self.seed) and 0 <= self.seed < 2**63, f"train.seed must be an integer ≥ 0, got {_show(self.seed)}")
+            _check(_is_int(value) and value in lim[name],
+                   f"train.{name} must be an integer in {lim[name]}, got {_show(value)}")
+        for name in ("lr_recon", "lr_disc", "lr_gen", "beta1", "d_penalty", "weight_decay", "input_dropout",
+                     "d_input_noise", "label_fraction", "eta"):
+            value = getattr(self, name)
+            if value is None and name in ("lr_disc", "lr_gen", "beta1", "d_penalty"):
+                continue            # None: the prior's recipe
+            _check(value in lim[name], f"train.{name} must be a number in {lim[name]}, got {_show(value)}")
         _check(self.device in DEVICES or (isinstance(self.device, str) and _CUDA_INDEX.fullmatch(self.device)),
                f"train.device must be one of {DEVICES} or 'cuda:N', got {_show(self.device)}")
 

@@ -4,16 +4,14 @@ import streamlit as st
 
 from ui import compare, state, texts, widgets
 
-st.title(texts.COMPARE_TITLE)
-widgets.intro(texts.COMPARE_INTRO)
-
-compare.init()
-job = state.current_compare_job()
+widgets.header(texts.COMPARE_TITLE, texts.COMPARE_INTRO)
+job = state.current_job(state.COMPARE)
 compare.setup_and_controls(job)
 widgets.flash_messages()
 
 if job is None:
     st.info(texts.NO_COMPARE_RUN)
+    widgets.reattach_offers(state.COMPARE)
     st.stop()
 
 compare.live_view(job)

@@ -4,10 +4,7 @@ import streamlit as st
 
 from ui import explorer, texts, widgets
 
-st.title(texts.EXPLORER_TITLE)
-widgets.intro(texts.EXPLORER_INTRO)
-
-explorer.init()
+widgets.header(texts.EXPLORER_TITLE, texts.EXPLORER_INTRO)
 widgets.flash_messages()
 options = explorer.sources()
 if not options:

@@ -2,24 +2,23 @@
 
 import streamlit as st
 
-from ui import state, texts, widgets
+from ui import controls, setup, state, texts, widgets
 
-st.title(texts.TRAIN_TITLE)
-widgets.intro(texts.TRAIN_INTRO)
-widgets.explanations()
+widgets.header(texts.TRAIN_TITLE, texts.TRAIN_INTRO)
+job = state.current_job(state.TRAIN)
+snap = state.run_snapshot(job) if job is not None else None
+widgets.explanations(snap)
 
-job = state.current_job()
 with st.sidebar:
-    prior = widgets.prior_select(on_change=widgets.on_prior_change)
-    widgets.run_controls(job, widgets.new_train_run)
-    widgets.run_setup()
+    prior = controls.prior_select(widgets.TRAIN)
+    controls.run_controls(job, widgets.TRAIN)
+    setup.run_setup("aae")
 widgets.flash_messages()
 
 if job is None:
     widgets.no_run_view(prior)
     st.stop()
 
-snap = state.run_snapshot(job)
 widgets.run_banner(snap)
 widgets.phase_strip(snap)
-widgets.live_view(job)
+widgets.train_live_view(job)

@@ -26,11 +26,12 @@ from aae.config import DataConfig, ModelConfig, PriorConfig, RunConfig
 from aae.data import load_dataset
 from aae.priors import prior_from_config
 from aae.train import Trainer, seeded_model
+from ui import setup, state
 from ui.components import drawing_state
 
-PAD = "explorer.pad"
-DRAW = "explorer.draw"
-SOURCE = "view.explorer_source"
+PAD = state.K.EXP_PAD
+DRAW = state.K.EXP_DRAW
+SOURCE = state.K.EXP_SOURCE
 CHECKPOINTS = (("ae", "ae", "gaussian"), ("vae", "vae-gaussian", "gaussian"), ("aae", "aae-gaussian", "gaussian"))
 
 
@@ -68,7 +69,7 @@ def at(app_test, checkpoints, monkeypatch):
     import ui.state
     monkeypatch.setattr(ui.state, "SHIPPED_CHECKPOINTS", next(iter(checkpoints.values())).parent)
     app = app_test()
-    app.session_state["setup.dataset"] = "synthetic"       # Compare trains with the Train page's settings
+    app.session_state[setup.key("dataset")] = "synthetic"  # Compare trains with the Train page's settings
     app.run()
     return app
 
@@ -90,6 +91,11 @@ def pad_data(app: AppTest, name: str = "aae_latent_pad") -> dict:
     pads = [e for e in app.get("bidi_component") if e.proto.component_name == name]
     assert pads, f"no {name} on the page"
     return json.loads(pads[0].proto.json)
+
+
+def latent_charts(app: AppTest) -> list:
+    """The Compare page's latent scatters: its only Vega-Lite charts (AppTest keeps no element ids)."""
+    return list(app.get("vega_lite_chart"))
 
 
 def captions(app: AppTest) -> list[str]:
@@ -120,13 +126,14 @@ def test_compare_page_without_a_run_says_what_to_press(at):
     assert not at.exception
     assert at.title[0].value.startswith("AE vs VAE vs AAE")
     assert any("Train all three" in i.value for i in at.info)
-    for key in ("cmp_train", "cmp_shipped", "cmp_step", "cmp_reset"):
+    assert at.button(key="cmp_play").label == "Train all three"
+    for key in ("cmp_play", "cmp_shipped", "cmp_step", "cmp_reset"):
         assert at.button(key=key).proto.help
 
 
 def test_vae_with_swiss_roll_explains_why_it_sits_out(at):
     at.switch_page("pages/compare.py").run()
-    at.selectbox(key="setup.compare_prior").set_value("swiss_roll").run()
+    at.selectbox(key=state.K.CMP_PRIOR).set_value("swiss_roll").run()
     at.button(key="cmp_step").click().run()                # a paused run, one batch for all three
     warning = rerun_until(at, lambda a: [w.value for w in a.warning if "VAE" in w.value],
                           "the VAE panel explains itself")[0]
@@ -134,22 +141,22 @@ def test_vae_with_swiss_roll_explains_why_it_sits_out(at):
     table = at.dataframe[0].value
     assert list(table["model"]) == ["AE", "VAE (sits out)", "AAE"]
     assert table["fit"].isna().tolist() == [False, True, False]
-    plots = [e for e in at.get("plotly_chart")]
-    assert len(plots) == 2                                 # AE and AAE scatters; the VAE panel explains
+    assert len(latent_charts(at)) == 2                     # AE and AAE scatters; the VAE panel explains
 
 
 def test_shipped_checkpoints_start_paused_with_three_panels_and_the_table(at, checkpoints):
     at.switch_page("pages/compare.py").run()
     at.button(key="cmp_shipped").click().run()
-    rerun_until(at, lambda a: a.dataframe and a.dataframe[0].value["recon"].notna().all(), "the table fills")
+    rerun_until(at, lambda a: a.dataframe and a.dataframe[0].value[["recon", "fit", "knn"]].notna().all().all(),
+                "the table fills")
     status = next(m.value for m in at.markdown if "step" in m.value and "run `" in m.value)
     assert "paused" in status and "step 8 " in status
     table = at.dataframe[0].value
     assert list(table["model"]) == ["AE", "VAE", "AAE"]
     assert table[["recon", "fit", "knn"]].notna().all().all()
-    assert len(at.get("plotly_chart")) == 3
+    assert len(latent_charts(at)) == 3
     # one probe, three decoders: the same z decoded by each
-    at.session_state["compare.pad"] = {"z": [1.5, -0.5]}
+    at.session_state[state.K.CMP_PAD] = {"z": [1.5, -0.5]}
     at.run()
     assert any("z = (1.50, -0.50)" in m.value for m in at.markdown)
     assert len(at.get("image")) >= 3
@@ -191,8 +198,6 @@ def test_a_drawing_is_encoded_onto_the_map(at, checkpoints):
     at.session_state[DRAW] = drawing_state(bar)
     at.run()
     assert not at.exception
-    drawn = any(m.get("text") == "your drawing" for m in pad_data(at)["markers"])
-    assert drawn or any(c.startswith("Encoding a drawing needs the encoder") for c in captions(at))
     marks = [m for m in pad_data(at)["markers"] if m.get("text") == "your drawing"]
     assert len(marks) == 1
     model = load_checkpoint(checkpoints["ae"]).model
@@ -208,9 +213,9 @@ def test_a_drawing_is_encoded_onto_the_map(at, checkpoints):
 def test_interpolation_draws_its_path_on_the_map(at, checkpoints):
     at.switch_page("pages/explorer.py").run()
     at.selectbox(key=SOURCE).set_value(f"ckpt:{checkpoints['aae-gaussian']}").run()
-    at.selectbox(key="view.explorer_from").set_value("class:0").run()
-    at.selectbox(key="view.explorer_to").set_value("class:5").run()
-    at.slider(key="view.explorer_steps").set_value(7).run()
+    at.selectbox(key=state.K.EXP_FROM).set_value("class:0").run()
+    at.selectbox(key=state.K.EXP_TO).set_value("class:5").run()
+    at.slider(key=state.K.EXP_STEPS).set_value(7).run()
     data = pad_data(at)
     assert len(data["path"]) == 2
     texts = {m["text"] for m in data["markers"]}
@@ -230,7 +235,7 @@ def test_a_live_compare_run_is_a_source(at):
     at.switch_page("pages/compare.py").run()
     at.button(key="cmp_step").click().run()
     at.switch_page("pages/explorer.py").run()
-    run_id = at.session_state["aae.compare_run"]
+    run_id = at.session_state[state.COMPARE.session_key]
     live = [o for o in at.selectbox(key=SOURCE).options if "Compare run" in o]
     assert [o.rsplit("— ", 1)[1] for o in live] == ["AE", "VAE", "AAE"]
     at.selectbox(key=SOURCE).set_value(f"live:{run_id}:aae").run()
@@ -242,14 +247,15 @@ def test_a_live_compare_run_is_a_source(at):
     at.session_state[DRAW] = drawing_state(bar)
     at.run()
     assert not at.exception
-    drawn = any(m.get("text") == "your drawing" for m in pad_data(at)["markers"])
-    assert drawn or any(c.startswith("Encoding a drawing needs the encoder") for c in captions(at))
+    marks = [m for m in pad_data(at)["markers"] if m.get("text") == "your drawing"]
+    assert len(marks) == 1                                 # a live run publishes its encoder: drawings encode
+    assert not any(c.startswith("Encoding a drawing needs the encoder") for c in captions(at))
 
 
 def test_the_compare_run_is_in_the_url_and_reattaches(at, app_test):
     at.switch_page("pages/compare.py").run()
     at.button(key="cmp_step").click().run()
-    run_id = at.session_state["aae.compare_run"]
+    run_id = at.session_state[state.COMPARE.session_key]
     assert at.query_params["compare"] in (run_id, [run_id])
     again = app_test(query={"compare": run_id})            # a refresh: a new session, same URL
     again.run()
@@ -271,3 +277,31 @@ def test_a_damaged_checkpoint_is_reported_not_raised(at, checkpoints, tmp_path, 
     at.switch_page("pages/explorer.py").run()
     assert not at.exception
     assert any("cannot be loaded" in e.value for e in at.error)
+
+
+def test_the_sidebar_reports_the_compare_run_as_it_reports_a_train_run(at):
+    at.switch_page("pages/compare.py").run()
+    at.button(key="cmp_step").click().run()
+    run_id = at.session_state[state.COMPARE.session_key]
+    status = "\n".join(m.value for m in at.sidebar.markdown)
+    assert f"**Compare run** `{run_id}`" in status and "paused" in status
+    assert any(f"?compare={run_id}" in c.value for c in at.sidebar.caption)    # its share link
+
+
+def test_a_compare_watcher_gets_no_controls_and_never_stops_the_run(at, app_test):
+    at.switch_page("pages/compare.py").run()
+    at.button(key="cmp_step").click().run()
+    run_id = at.session_state[state.COMPARE.session_key]
+    watcher = app_test(query={"compare": run_id})
+    watcher.session_state[setup.key("dataset")] = "synthetic"
+    watcher.run()
+    watcher.switch_page("pages/compare.py").run()
+    assert not watcher.exception
+    keys = {b.key for b in watcher.button}
+    assert not keys & {"cmp_step", "cmp_reset"}, keys
+    assert watcher.button(key="cmp_play").label == "Start my own run"
+    watcher.button(key="cmp_shipped").click().run()        # a run of its own, from the checkpoints
+    assert not watcher.exception
+    own = watcher.session_state[state.COMPARE.session_key]
+    assert own != run_id
+    assert state.registry().get(run_id).peek().status == "paused"

@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import io
 import re
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,13 +25,13 @@ import torch
 from PIL import Image
 
 from aae.checkpoints import load_checkpoint
-from conftest import exception_texts, wait_for_app
+from browser import exception_texts, wait_for_app, wait_until
 from tests.test_app_compare_explorer import make_checkpoints
 
 pytestmark = pytest.mark.browser
 
 PREFIX = "cmpexp-"                                         # test checkpoints: cmpexp-ae, cmpexp-aae-gaussian …
-TEST_SOURCE = f"{PREFIX}aae-gaussian — AAE, gaussian, synthetic"   # its label in the Model list
+TEST_SOURCE = f"{PREFIX}aae-gaussian — AAE, Gaussian, synthetic"   # its label in the Model list
 DRAWING_RGB = (214, 39, 40)                                # ui/explorer.py DRAWING_COLOR, #d62728
 
 
@@ -68,14 +67,7 @@ def settle(page) -> None:
 
 
 def wait_for(check: Callable[[], object], what: str, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting until {what}")
-        time.sleep(0.1)
+    return wait_until(check, timeout, what)
 
 
 def go(page, title: str) -> None:
@@ -247,7 +239,7 @@ def test_compare_shows_three_live_panels_and_the_table(app):
     page.get_by_role("button", name=re.compile("Train all three")).click()
     settle(page)
     for kind in ("ae", "vae", "aae"):
-        page.locator(f".st-key-cmp_panel_{kind} [data-testid='stPlotlyChart']").first.wait_for(timeout=60_000)
+        page.locator(f".st-key-cmp_panel_{kind} [data-testid='stVegaLiteChart']").first.wait_for(timeout=60_000)
     page.locator(".st-key-cmp_table [data-testid='stDataFrame']").first.wait_for(timeout=30_000)
 
     def step() -> int:
@@ -267,6 +259,6 @@ def test_no_page_shows_an_exception(app):
     page = app
     for title in ("Train", "Compare AE · VAE · AAE", "Latent explorer"):
         go(page, title)
-        time.sleep(1.0)
+        page.locator("h1").first.wait_for()
         assert no_exception(page), f"the {title} page shows an exception: {exception_texts(page)}"
     assert not page.errors

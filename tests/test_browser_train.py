@@ -1,29 +1,19 @@
 """The Train page in a real Chromium against a real `streamlit run dashboard.py`: live training,
-pause, single steps, single phases, reloading, watching from a second tab, and no exception on any
-page. Runs share one server; each test opens a fresh browser session (so, a fresh run)."""
+pause, single steps, single phases, reloading, watchers who never control a run, handing control
+over with a control link, and no exception on any page. Runs share one server; each test opens a
+fresh browser context (a new browser: a fresh session, no cookies, so a fresh run)."""
 
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
-from conftest import exception_texts, wait_for_app
+from browser import exception_texts, unchanged_after_redraws, wait_for_app, wait_until
 
 pytestmark = pytest.mark.browser
 
-TRAIN_TIMEOUT_S = 90        # a run's first steps on a busy 2-core machine (loading included)
-
-
-def wait_until(condition, timeout: float, what: str, interval: float = 0.25):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
+TRAIN_TIMEOUT_S = 180       # a run's first steps on a busy 2-core machine (loading included): a ceiling
+VIEWPORT = {"width": 1400, "height": 1000}
 
 
 def open_train_page(page, url: str) -> None:
@@ -34,6 +24,10 @@ def open_train_page(page, url: str) -> None:
 
 def control(page, key: str):
     return page.locator(f".st-key-{key}").get_by_role("button").first
+
+
+def has_control(page, key: str) -> bool:
+    return page.locator(f".st-key-{key}").count() > 0
 
 
 def step_count(page) -> int | None:
@@ -78,27 +72,37 @@ def choose_prior(page, label: str) -> None:
     wait_for_app(page)
 
 
+def status_text(page) -> str:
+    return page.locator(".st-key-aae_status").inner_text()
+
+
+def new_browser(browser):
+    """Another browser (its own context: no cookies), as a student's laptop would be."""
+    context = browser.new_context(viewport=VIEWPORT)
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)
+    return pg
+
+
 def test_live_training_moves_the_codes_and_pause_stops_it(page, streamlit_server):
     open_train_page(page, streamlit_server)
     choose_prior(page, "Swiss roll")
     control(page, "ctl_play").click()
     first = wait_for_step(page, lambda s: s >= 2, "the step counter to rise")
-    before = wait_until(lambda: scatter_data(page), 30, "the q(z) scatter")
-    wait_until(lambda: (d := scatter_data(page)) is not None and d != before, 20,
+    before = wait_until(lambda: scatter_data(page), 90, "the q(z) scatter")
+    wait_until(lambda: (d := scatter_data(page)) is not None and d != before, 60,
                "the scatter's data to change between two refreshes")
     wait_for_step(page, lambda s: s > first, "the counter to keep rising")
-    assert "training" in page.locator(".st-key-aae_status").inner_text()
+    assert "training" in status_text(page)
     assert page.locator(".st-key-setup_prior input[role='combobox']").input_value() == "Swiss roll"
 
     control(page, "ctl_play").click()                                           # Pause
-    wait_until(lambda: control(page, "ctl_play").inner_text().strip().endswith("Resume"), 15,
+    wait_until(lambda: control(page, "ctl_play").inner_text().strip().endswith("Resume"), 60,
                "the Pause button to turn into Resume")
     wait_for_app(page)
-    paused_at = step_count(page)
-    frozen = scatter_data(page)
-    time.sleep(2.5)
-    assert step_count(page) == paused_at, "the counter moved while paused"
-    assert scatter_data(page) == frozen, "the scatter changed while paused"
+    paused_at = wait_for_step(page, lambda s: True, "the paused counter")
+    unchanged_after_redraws(page, lambda: step_count(page), paused_at, what="the paused run's counter")
+    assert "paused" in status_text(page)
     assert not exception_texts(page)
 
 
@@ -107,9 +111,8 @@ def test_step_advances_exactly_one_batch(page, streamlit_server):
     control(page, "ctl_step").click()                                           # creates a paused run
     wait_for_step(page, lambda s: s == 1, "step 1")
     control(page, "ctl_step").click()
-    wait_for_step(page, lambda s: s >= 2, "step 2", timeout=30)
-    time.sleep(1.5)
-    assert step_count(page) == 2
+    wait_for_step(page, lambda s: s >= 2, "step 2", timeout=90)
+    unchanged_after_redraws(page, lambda: step_count(page), 2, what="the counter after one more batch")
     assert not exception_texts(page)
 
 
@@ -120,71 +123,105 @@ def test_a_phase_step_runs_only_that_phase(page, streamlit_server):
     assert phase_strip(page) == {"last": "", "next": "reconstruction"}
 
     control(page, "ctl_phase").click()
-    wait_until(lambda: phase_strip(page)["last"] == "reconstruction", 30, "the reconstruction phase")
+    wait_until(lambda: phase_strip(page)["last"] == "reconstruction", 90, "the reconstruction phase")
     assert phase_strip(page)["next"] == "discriminator"
     assert step_count(page) == 1, "a single phase must not count as a step"
     assert "Reconstruction phase just ran" in page.locator("[data-testid='stMainBlockContainer']").inner_text()
 
     control(page, "ctl_phase").click()
-    wait_until(lambda: phase_strip(page)["last"] == "discriminator", 30, "the discriminator phase")
+    wait_until(lambda: phase_strip(page)["last"] == "discriminator", 90, "the discriminator phase")
     assert step_count(page) == 1
     control(page, "ctl_phase").click()
-    wait_until(lambda: phase_strip(page)["last"] == "generator", 30, "the generator phase")
+    wait_until(lambda: phase_strip(page)["last"] == "generator", 90, "the generator phase")
     wait_for_step(page, lambda s: s == 2, "the batch to complete", timeout=10)
     assert phase_strip(page)["next"] == "reconstruction"
     assert not exception_texts(page)
 
 
-def test_reloading_shows_the_same_run(page, streamlit_server):
+def test_reloading_keeps_the_run_and_its_controls(page, streamlit_server):
     open_train_page(page, streamlit_server)
     control(page, "ctl_step").click()
     wait_for_step(page, lambda s: s == 1, "step 1")
     run_id = run_id_in_url(page)
 
-    page.reload()
+    page.reload()                               # a new session, the same browser (its cookie)
     wait_for_app(page)
-    wait_for_step(page, lambda s: s == 1, "the same run's counter after the reload", timeout=30)
+    wait_for_step(page, lambda s: s == 1, "the same run's counter after the reload", timeout=90)
     assert run_id_in_url(page) == run_id
-    status = page.locator(".st-key-aae_status").inner_text()
-    assert run_id in status and "paused" in status
+    assert run_id in status_text(page) and "paused" in status_text(page)
     assert "Watching" not in page.locator("[data-testid='stSidebar']").inner_text()
+    assert has_control(page, "ctl_step") and has_control(page, "ctl_reset")
     assert not exception_texts(page)
 
 
-def test_a_second_tab_with_the_link_watches_and_survives_a_stop(page, browser, streamlit_server):
+def test_a_watcher_sees_the_run_live_but_never_controls_it(page, browser, streamlit_server):
     open_train_page(page, streamlit_server)
     control(page, "ctl_step").click()
     wait_for_step(page, lambda s: s == 1, "step 1")
     run_id = run_id_in_url(page)
 
-    other = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    other = new_browser(browser)
     try:
         other.goto(f"{streamlit_server}/?run={run_id}")
         wait_for_app(other)
-        wait_for_step(other, lambda s: s == 1, "the watched run's counter", timeout=30)
-        other.get_by_text("Watching a run started in another tab").wait_for()
+        wait_for_step(other, lambda s: s == 1, "the watched run's counter", timeout=90)
+        other.locator(".st-key-ctl_watching").get_by_text("Watching").wait_for()
+        for key in ("ctl_step", "ctl_phase", "ctl_reset", "ctl_save"):
+            assert not has_control(other, key), f"a watcher has {key}"
+        assert control(other, "ctl_play").inner_text().strip().endswith("Start my own run")
 
         control(page, "ctl_step").click()                                       # the owner steps...
-        wait_for_step(other, lambda s: s == 2, "the watcher to see the step", timeout=30)
+        wait_for_step(other, lambda s: s == 2, "the watcher to see the step", timeout=90)
 
-        control(page, "ctl_reset").click()                                      # ...then stops it
-        wait_until(lambda: "stopped" in other.locator(".st-key-aae_status").inner_text(), 30,
-                   "the watcher to see the run stopped")
-        wait_for_app(other)
-        assert control(other, "ctl_play").inner_text().strip().endswith("Start a new run")
+        control(other, "ctl_play").click()                                      # ...the watcher starts its own
+        wait_until(lambda: run_id_in_url(other) != run_id, 90, "the watcher's own run in its URL")
+        wait_for_app(page)
+        page.reload()
+        wait_for_app(page)
+        wait_for_step(page, lambda s: s == 2, "the owner's run, untouched", timeout=90)
+        assert "paused" in status_text(page) and run_id in status_text(page)
+        wait_until(lambda: control(other, "ctl_play").inner_text().strip().endswith("Pause"), 60,
+                   "the watcher's own run to train")
+        control(other, "ctl_play").click()                                      # pause the watcher's run
         assert not exception_texts(other)
-        assert run_id_in_url(page) != run_id                                    # the owner got a new run
     finally:
         other.context.close()
+
+
+def test_a_control_link_hands_control_over(page, browser, streamlit_server):
+    open_train_page(page, streamlit_server)
+    control(page, "ctl_step").click()
+    wait_for_step(page, lambda s: s == 1, "step 1")
+    run_id = run_id_in_url(page)
+    page.get_by_role("button", name=re.compile("Hand over control")).click()
+    link = page.locator("[data-testid='stPopoverBody'] code").first.inner_text().strip()
+    assert f"run={run_id}" in link and "control=" in link
+
+    helper = new_browser(browser)
+    try:
+        helper.goto(link)
+        wait_for_app(helper)
+        wait_for_step(helper, lambda s: s == 1, "the helper sees the run", timeout=90)
+        assert "control=" not in helper.url, "the secret stays out of the address bar"
+        assert has_control(helper, "ctl_step")
+        control(helper, "ctl_step").click()
+        wait_for_step(helper, lambda s: s == 2, "the helper's step", timeout=90)
+        page.reload()
+        wait_for_app(page)
+        wait_for_step(page, lambda s: s == 2, "the owner sees the helper's step", timeout=90)
+        assert not exception_texts(helper)
+    finally:
+        helper.context.close()
 
 
 def test_no_streamlit_exception_on_any_page(page, streamlit_server):
     open_train_page(page, streamlit_server)
     links = page.locator("[data-testid='stSidebarNav'] a")
-    hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())] or [streamlit_server]
+    hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    assert len(hrefs) == 3, hrefs
     for href in hrefs:
         target = href if href.startswith("http") else f"{streamlit_server}/{href.lstrip('/')}"
         page.goto(target)
         wait_for_app(page)
-        time.sleep(1.0)                                                         # let live parts draw once
+        page.locator("h1").first.wait_for()
         assert not exception_texts(page), f"exception on {target}: {exception_texts(page)}"

@@ -13,13 +13,7 @@ locators pierce open shadow roots, so ``[data-testid=...]`` selectors reach insi
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -27,6 +21,7 @@ import numpy as np
 import pytest
 import torch
 
+from browser import serving, wait_for_app, wait_until
 from ui.components.latent_pad import encode_decoder_weights
 
 pytestmark = pytest.mark.browser
@@ -35,11 +30,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DEMO_APP = ROOT / "ui" / "components" / "_demo_app.py"
 PAD_JS = (ROOT / "ui" / "components" / "latent_pad" / "pad.js").read_text(encoding="utf-8")
 DRAW_JS = (ROOT / "ui" / "components" / "draw_canvas" / "draw.js").read_text(encoding="utf-8")
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-MISSING = "install chromium (apt-get install chromium) and `pip install playwright` to run browser tests"
-SCRIPT_DONE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 PRESETS = {"small": (2, 256, 512, 784), "paper": (2, 1000, 1000, 784)}  # DESIGN.md §3 decoders
 
 
@@ -56,42 +46,10 @@ def blank_page(browser):
     page.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def demo_url(browser, tmp_path_factory) -> Iterator[str]:
-    port = _free_port()
-    log = tmp_path_factory.mktemp("streamlit") / "server.log"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    with open(log, "w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(DEMO_APP), "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start:\n{log.read_text()}")
-            time.sleep(0.2)
+    with serving({}, tmp_path_factory.mktemp("streamlit") / "server.log", app=DEMO_APP) as url:
         yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 @pytest.fixture
@@ -116,18 +74,11 @@ def app_page(browser, demo_url):
 
 
 def settle(page) -> None:
-    page.wait_for_selector(SCRIPT_DONE, state="attached", timeout=60_000)
+    wait_for_app(page)
 
 
 def wait_for(check: Callable[[], object], what: str, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting until {what}")
-        time.sleep(0.1)
+    return wait_until(check, timeout, what)
 
 
 def torch_decoder(sizes: tuple[int, ...], seed: int) -> torch.nn.Sequential:

@@ -10,7 +10,6 @@ model's ``ModelView``, the probe decodes with each model's published ``decoder_w
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -22,33 +21,22 @@ from aae import viz
 from aae.classifier import DIGIT_DATASETS, load_classifier, score_images
 from aae.config import ConfigError, PriorConfig, RunConfig
 from aae.data import DATASETS
-from aae.jobs import LOADING, QUEUED, RUNNING, Snapshot, TrainingJob
+from aae.jobs import Snapshot, TrainingJob
 from aae.metrics import reconstruction_error
 from aae.priors import PRIORS, make_prior
 from aae.kinds import get_kind
-from ui import charts, state, texts, widgets
+from ui import charts, controls, live, setup, state, texts
 from ui.components import latent_pad
 
 KINDS = ("ae", "vae", "aae")
 PRIMARY = "aae"                  # the job's primary model: the one that must be able to use the prior
 LIVE_REFRESH_S = 0.5             # three scatters + table: twice a second while training
 PROBE_REFRESH_S = 2.0            # decoders change at most every 2 s (JobOptions.weights_interval)
-PANEL_HEIGHT = 330
+PANEL_SIZE = 260                 # px, each panel's square plot area
 HEADER_HEIGHT = 84               # title + a two-line blurb above each panel
 PAD_HEIGHT = 330
 PROBE_SCALE = 5                  # 28 px digits shown as 140 px
-
-K_PRIOR = "setup.compare_prior"
-K_SPEED = "controls.compare_speed"
-K_AXES = "view.compare_axes"
-K_MAP = "view.compare_map"
-K_PAD = "compare.pad"
 MAP_CHOICES = {"ae": "AE codes", "vae": "VAE codes", "aae": "AAE codes", "prior": "p(z) sample"}
-
-
-def init() -> None:
-    state.init_page_defaults({K_PRIOR: "gaussian", K_SPEED: state.speed_label(None), K_AXES: "prior",
-                              K_MAP: "ae"})
 
 
 # ==================================================================================== runs
@@ -56,31 +44,21 @@ def init() -> None:
 def run_config(prior: str) -> RunConfig:
     """The comparison's run: the Train page's settings (dataset, network, learning rates, seed) with
     this page's prior; the AAE is primary, AE and VAE ride along on the same batches."""
-    config = state.setup().run_config()
-    return config.replace(prior=PriorConfig(name=prior), model=config.model.replace(kind=PRIMARY, latent_dim=2))
-
-
-def _stop_current() -> None:
-    old = state.current_compare_job()
-    if old is not None and old.peek().active:
-        old.stop()
-
-
-def _speed() -> float | None:
-    return texts.SPEED_CHOICES.get(st.session_state.get(K_SPEED))
+    return setup.run_config(kind=PRIMARY, prior=prior)
 
 
 def new_run(paused: bool) -> TrainingJob | None:
     """A fresh comparison from random weights (callbacks: problems are flashed, never raised)."""
-    _stop_current()
     try:
-        job = state.create_compare_run(run_config(st.session_state.get(K_PRIOR, "gaussian")), paused=paused,
-                                       kinds=KINDS)
+        return state.create_run(state.COMPARE, run_config(state.value(state.K.CMP_PRIOR)), paused=paused, kinds=KINDS)
     except (ConfigError, OSError) as e:
         state.flash("error", f"Could not start the comparison: {e}")
         return None
-    job.set_speed(_speed())
-    return job
+
+
+SPEC = controls.RunSpec(slot=state.COMPARE, new_run=new_run, phases=False, prefix="cmp",
+                        start_label="Train all three", help_play=texts.HELP_CMP_TRAIN, help_step=texts.HELP_CMP_STEP,
+                        help_reset=texts.HELP_CMP_RESET, help_speed=texts.HELP_CMP_SPEED)
 
 
 def shipped_names(prior: str) -> dict[str, list[str]]:
@@ -98,9 +76,9 @@ def _find_checkpoint(names: list[str]) -> Path | None:
     return None
 
 
-def from_shipped() -> TrainingJob | None:
+def shipped_run(paused: bool = True) -> TrainingJob | None:
     """AE, VAE and AAE from the shipped checkpoints for the chosen prior, paused: instant panels."""
-    prior = st.session_state.get(K_PRIOR, "gaussian")
+    prior = state.value(state.K.CMP_PRIOR)
     wanted = shipped_names(prior)
     paths = {kind: _find_checkpoint(names) for kind, names in wanted.items()}
     missing = [wanted[k][0] for k, p in paths.items() if p is None]
@@ -120,14 +98,11 @@ def from_shipped() -> TrainingJob | None:
                                   f"{paths[PRIMARY].name}: a fair comparison needs the same ones")
         base = loaded[PRIMARY].config
         config = base.replace(prior=PriorConfig(name=prior), model=base.model.replace(kind=PRIMARY))
-        _stop_current()
-        job = state.create_compare_run(config, paused=True, kinds=KINDS,
-                                       models={k: ck.model for k, ck in loaded.items()},
-                                       start_step=loaded[PRIMARY].step)
+        job = state.create_run(state.COMPARE, config, paused=True, kinds=KINDS,
+                               models={k: ck.model for k, ck in loaded.items()}, start_step=loaded[PRIMARY].step)
     except (ckpt.CheckpointError, ConfigError, OSError) as e:
         state.flash("error", f"Could not load the shipped checkpoints: {e}")
         return None
-    job.set_speed(_speed())
     vae_name = paths["vae"].stem
     if vae_name != wanted["vae"][0] and _vae_can_use(prior):
         vae_prior = loaded["vae"].config.prior.name
@@ -140,97 +115,23 @@ def _vae_can_use(prior: str) -> bool:
     return get_kind("vae").prior_incompatibility(make_prior(prior)) is None
 
 
-# ==================================================================================== controls
-
-def _on_prior_change() -> None:
-    """Swap p(z) of an active comparison live: AE and AAE follow, the VAE sits out if it must."""
-    job = state.current_compare_job()
-    if job is None or not job.peek().active:
-        return
-    name = st.session_state.get(K_PRIOR, "gaussian")
-    try:
-        job.set_prior(PriorConfig(name=name)).result(timeout=widgets.COMMAND_TIMEOUT_S)
-    except (ConfigError, RuntimeError, TimeoutError) as e:
-        state.flash("error", f"Could not switch the prior: {e}")
-
-
-def _on_speed_change() -> None:
-    job = state.current_compare_job()
-    if job is not None and job.peek().active:
-        job.set_speed(_speed())
-
-
-def _play(job_id: str) -> None:
-    job = state.registry().get(job_id)
-    if job is not None:
-        job.play()
-        _wait(job, lambda s: s.status in (RUNNING, QUEUED) or not s.active)
-
-
-def _pause(job_id: str) -> None:
-    job = state.registry().get(job_id)
-    if job is not None:
-        job.pause()
-        _wait(job, lambda s: s.status != RUNNING)
-
-
-def _wait(job: TrainingJob, predicate) -> None:
-    try:
-        job.wait_for(predicate, timeout=widgets.COMMAND_TIMEOUT_S)
-    except TimeoutError:
-        pass
-
-
-def _step() -> None:
-    job = state.current_compare_job()
-    if job is None or not job.peek().active:
-        job = new_run(True)
-        if job is None:
-            return
-    try:
-        job.step_batch().result(timeout=widgets.STEP_TIMEOUT_S)
-    except TimeoutError:
-        state.flash("info", "The run is still loading; the step runs as soon as it is ready.")
-    except RuntimeError as e:
-        state.flash("warning", f"Could not step: {e}")
+def _shipped_button() -> None:
+    st.button("Shipped models", icon=":material/inventory_2:", key="cmp_shipped", on_click=controls.new_run,
+              args=(SPEC, True, shipped_run), help=texts.HELP_CMP_SHIPPED, width="stretch")
 
 
 def setup_and_controls(job: TrainingJob | None) -> None:
     """Prior (left), the run's buttons and speed (right), the shared-axes choice."""
-    snap = job.peek() if job is not None else None
     left, right = st.columns([1.1, 3], gap="large")
     with left:
-        widgets.prior_select(K_PRIOR, label="Prior p(z) for all three", on_change=_on_prior_change)
+        controls.prior_select(SPEC, label="Prior p(z) for all three", help=texts.HELP_CMP_PRIOR)
     with right:
-        b = st.columns(4, gap="small", vertical_alignment="bottom")
-        common = dict(width="stretch")
-        with b[0]:
-            if snap is None or not snap.active:
-                st.button("Train all three", icon=":material/play_arrow:", key="cmp_train", type="primary", on_click=new_run, args=(False,),
-                          help=texts.HELP_CMP_TRAIN, **common)
-            elif snap.status in (RUNNING, QUEUED):
-                st.button("Pause", icon=":material/pause:", key="cmp_pause", type="primary", on_click=_pause, args=(job.id,),
-                          help=texts.HELP_PAUSE, **common)
-            elif snap.status == LOADING:
-                st.button("⌛ Loading…", key="cmp_loading", type="primary", disabled=True, help=texts.LOADING,
-                          **common)
-            else:
-                st.button("Resume", icon=":material/play_arrow:", key="cmp_resume", type="primary", on_click=_play, args=(job.id,),
-                          help=texts.HELP_CMP_RESUME, **common)
-        b[1].button("Shipped models", icon=":material/inventory_2:", key="cmp_shipped", on_click=from_shipped, help=texts.HELP_CMP_SHIPPED,
-                    **common)
-        b[2].button("Step one batch", icon=":material/skip_next:", key="cmp_step", on_click=_step, help=texts.HELP_CMP_STEP,
-                    disabled=snap is not None and snap.status == QUEUED, **common)
-        b[3].button("Reset", icon=":material/restart_alt:", key="cmp_reset", on_click=new_run, args=(True,), help=texts.HELP_CMP_RESET,
-                    disabled=job is None, **common)
-        s = state.setup()
-        st.caption(texts.CMP_SETTINGS.format(preset=s.preset, dataset=DATASETS[s.dataset].display_name
-                                             if s.dataset in DATASETS else s.dataset, seed=s.seed))
-        speed, axes = st.columns([1.5, 1], gap="medium", vertical_alignment="bottom")
-        speed.select_slider("Speed", options=list(texts.SPEED_CHOICES), key=K_SPEED, help=texts.HELP_CMP_SPEED,
-                            on_change=_on_speed_change)
-        axes.segmented_control("Axes of all three panels", list(texts.CMP_AXES_CHOICES), key=K_AXES,
-                               help=texts.HELP_CMP_AXES, format_func=texts.CMP_AXES_CHOICES.get)
+        controls.run_controls(job, SPEC, layout="row", extra=_shipped_button)
+        st.caption(texts.CMP_SETTINGS.format(preset=setup.get("preset"), seed=setup.get("seed"),
+                                             dataset=DATASETS[setup.get("dataset")].display_name
+                                             if setup.get("dataset") in DATASETS else setup.get("dataset")))
+        st.segmented_control("Axes of all three panels", list(texts.CMP_AXES_CHOICES), key=state.K.CMP_AXES,
+                             help=texts.HELP_CMP_AXES, format_func=texts.CMP_AXES_CHOICES.get)
 
 
 # ==================================================================================== live view
@@ -238,7 +139,7 @@ def setup_and_controls(job: TrainingJob | None) -> None:
 def shared_bounds(snap: Snapshot) -> tuple[float, float]:
     """The axes of all three panels (and of the probe map): the prior's window, or one that
     holds every model's codes."""
-    if st.session_state.get(K_AXES) != "all":
+    if state.value(state.K.CMP_AXES) != "all":
         return tuple(float(b) for b in snap.bounds)
     codes = [v.codes for v in snap.models.values() if v.codes is not None and v.unavailable is None]
     return viz.covering_bounds(np.concatenate(codes) if codes else None, snap.bounds)
@@ -246,25 +147,8 @@ def shared_bounds(snap: Snapshot) -> tuple[float, float]:
 
 def live_view(job: TrainingJob) -> None:
     """The panels + table (refreshed twice a second while training) and the probe (every 2 s)."""
-    snap = job.snapshot()
-    training = snap.status in (RUNNING, QUEUED, LOADING)
-    st.fragment(_panels, run_every=LIVE_REFRESH_S if training else None)(job.id, _signature(snap))
-    st.fragment(_probe, run_every=PROBE_REFRESH_S if training else None)(job.id)
-
-
-def _signature(snap: Snapshot) -> tuple:
-    """What, when it changes under the live fragment, needs the whole page (buttons) redrawn."""
-    return snap.status, snap.config.prior.name, snap.error
-
-
-def _status_line(job: TrainingJob, snap: Snapshot) -> None:
-    parts = [f"**{texts.STATUS_LABELS.get(snap.status, snap.status)}**", f"step {snap.step:,}",
-             f"epoch {snap.epoch:.1f}"]
-    if snap.status == RUNNING:
-        parts.append(f"{snap.steps_per_sec:.1f} steps/s (each trains all three)")
-    parts.append(f"run `{job.id}`")
-    with st.container(key="cmp_status"):
-        st.markdown(" · ".join(parts))
+    live.live_view(job, panels, every=LIVE_REFRESH_S)
+    live.live_view(job, probe, every=PROBE_REFRESH_S, idle_watch=False)
 
 
 def _legend(class_names: tuple[str, ...]) -> None:
@@ -275,21 +159,13 @@ def _legend(class_names: tuple[str, ...]) -> None:
     st.html(f'<div style="font-size:.9rem;display:flex;flex-wrap:wrap">colour = class:&nbsp;&nbsp;{items}</div>')
 
 
-def _panels(job_id: str, signature: tuple) -> None:
-    job = state.registry().get(job_id)
-    if job is None:
-        st.rerun()
-    snap = job.snapshot()
-    if _signature(snap) != signature:
-        st.rerun()
-    _status_line(job, snap)
+def panels(snap: Snapshot) -> None:
+    """The status line, one latent scatter per model on shared axes, the legend and the table."""
+    with st.container(key="cmp_status"):
+        st.markdown(live.status_line(snap, per_step=" (each trains all three)") + f" · run `{snap.job_id}`")
     if snap.error:
         st.error(snap.error)
-    if snap.status == QUEUED:
-        reg = state.registry()
-        ahead = max(snap.queue_position - 1, 0) + reg.running_count
-        st.info(texts.QUEUED.format(ahead=f"{ahead} run" + ("" if ahead == 1 else "s"),
-                                    cap=f"{reg.max_running} run" + ("" if reg.max_running == 1 else "s")))
+    live.queued_notice(snap)
     if not snap.models:
         st.info(texts.LOADING)
         return
@@ -311,26 +187,10 @@ def _panels(job_id: str, signature: tuple) -> None:
                 st.image(charts.prior_preview_png(snap.config.prior.name, float(snap.config.prior.scale)),
                          width=150, caption="p(z): sampling is easy, its density has no formula")
             else:
-                st.plotly_chart(scatter(snap, kind, bounds, names), key=f"cmp_plot_{kind}",
-                                config=widgets.PLOT_CONFIG, width="stretch")
+                charts.latent_chart(snap, charts.Layers(prior=True), key=f"cmp_plot_{kind}", class_names=names,
+                                    model=kind, bounds=bounds, size=PANEL_SIZE, legend=False)
     _legend(names)
     metrics_table(snap)
-
-
-def scatter(snap: Snapshot, kind: str, bounds: tuple[float, float], class_names: tuple[str, ...]):
-    """One model's codes over p(z) on the shared axes (the Train page's figure, resized)."""
-    fig = charts.latent_figure(replace(snap, primary=kind, bounds=bounds), charts.Layers(prior=True), class_names)
-    layout = fig.layout
-    layout.height = PANEL_HEIGHT
-    layout.showlegend = False
-    layout.margin = dict(l=40, r=8, t=8, b=36)
-    layout.uirevision = f"cmp-{kind}"
-    plo, phi = (float(b) for b in snap.bounds)
-    if bounds != (plo, phi):
-        # the p(z) shading covers the prior's own window, wherever the shared axes end
-        for image in layout.images:
-            image.update(x=plo, y=phi, sizex=phi - plo, sizey=phi - plo)
-    return fig
 
 
 # ------------------------------------------------------------------------------------ the table
@@ -396,25 +256,23 @@ def metrics_table(snap: Snapshot) -> None:
 
 # ------------------------------------------------------------------------------------ the probe
 
-def _probe(job_id: str) -> None:
-    job = state.registry().get(job_id)
-    if job is None:
-        return
-    snap = job.snapshot()
+def probe(snap: Snapshot) -> None:
+    """One z, picked on a map of one model's codes, decoded by all three decoders (in numpy, from the
+    snapshot's decoder weights)."""
     if not snap.models or any(v.decoder_weights is None for v in snap.models.values()):
         return
     st.subheader(texts.CMP_PROBE_TITLE)
     bounds = shared_bounds(snap)
     left, right = st.columns([1, 1.25], gap="large")
     with left:
-        shown = st.segmented_control("Dots on the map", list(MAP_CHOICES), key=K_MAP, format_func=MAP_CHOICES.get,
+        shown = st.segmented_control("Dots on the map", list(MAP_CHOICES), key=state.K.CMP_MAP, format_func=MAP_CHOICES.get,
                                      help=texts.HELP_CMP_MAP)
         view = snap.models.get(shown) if shown in KINDS else None
         if view is not None and view.codes is not None:
             codes, labels = view.codes[:, :2], snap.code_labels
         else:
             codes, labels = (snap.prior_sample[:, :2] if snap.prior_sample is not None else None), None
-        z = latent_pad(key=K_PAD, weights=None, weights_version="", codes=codes, labels=labels, bounds=bounds,
+        z = latent_pad(key=state.K.CMP_PAD, weights=None, weights_version="", codes=codes, labels=labels, bounds=bounds,
                        height=PAD_HEIGHT, show_decoded=False, help=texts.HELP_CMP_PROBE)
     with right:
         cols = st.columns(len(KINDS))

@@ -10,10 +10,6 @@ so the pad's weights version) change at most every 2 s (``JobOptions.weights_int
 
 from __future__ import annotations
 
-import base64
-import io
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -21,23 +17,15 @@ from typing import Callable
 import numpy as np
 import streamlit as st
 import torch
-from PIL import Image
 
 from aae import checkpoints as ckpt
 from aae import viz
 from aae.data import DATASETS, DatasetUnavailable, load_dataset, to_float
 from aae.jobs import JobOptions, LOADING, QUEUED, RUNNING
 from aae.priors import Prior, prior_from_config
-from ui import state, texts, widgets
+from ui import charts, setup, state, texts
 from ui.components import draw_canvas, latent_pad
-
-K_SOURCE = "view.explorer_source"
-K_GRID_N = "view.explorer_grid_n"
-K_FROM = "view.explorer_from"
-K_TO = "view.explorer_to"
-K_STEPS = "view.explorer_steps"
-K_PAD = "explorer.pad"
-K_DRAW = "explorer.draw"
+from ui.state import K
 
 N_EVAL = JobOptions().n_eval      # held-out codes on the map: the same fixed batch a live run shows
 LIVE_REFRESH_S = 2.0              # a live source's decoder changes at most this often
@@ -50,14 +38,9 @@ GRID_SCALE = 2
 HOLE_LEVEL = 0.1                  # cells below 10 % of the fullest cell's p(z) mass get tinted ...
 TINT_MAX = 0.6                    # ... up to this much (fully at zero mass)
 TINT_RGB = np.array((255, 176, 120), np.float32)
-CHECKPOINT_LIST_TTL_S = 5.0
 LIVE_MARK = "🟢"
 DRAWING_COLOR = "#d62728"
 ENDS_COLOR = "#444444"
-
-
-def init() -> None:
-    state.init_page_defaults({K_GRID_N: 12, K_FROM: "class:1", K_TO: "class:0", K_STEPS: 10})
 
 
 # ==================================================================================== sources
@@ -68,70 +51,27 @@ class Source:
     label: str
 
 
-@st.cache_data(ttl=CHECKPOINT_LIST_TTL_S, show_spinner=False)
-def _checkpoint_sources(dirs: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
-    out = []
-    for group, folder in dirs:
-        infos = [i for i in ckpt.list_checkpoints(folder) if i.latent_dim == 2]
-        if group == "autosave":
-            infos = sorted(infos, key=lambda i: i.created_at, reverse=True)[:5]
-        icon = widgets.CHECKPOINT_GROUPS.get(group, "")
-        for i in infos:
-            out.append((f"ckpt:{i.path}", f"{icon} {i.name} — {i.kind.upper()}, {i.prior}, {i.dataset}, "
-                                          f"step {i.step:,}".strip()))
-    return out
-
-
 def sources() -> list[Source]:
     """This tab's runs (live) first, then every 2-D checkpoint: shipped, extra, saved, autosaved."""
     out: list[Source] = []
-    train_job = state.current_job()
+    train_job = state.current_job(state.TRAIN)
     if train_job is not None:
         kind = train_job.peek().primary
         out.append(Source(f"live:{train_job.id}:{kind}",
                           f"{LIVE_MARK} this tab's Train run `{train_job.id}` — {kind.upper()}"))
-    compare_job = state.current_compare_job()
+    compare_job = state.current_job(state.COMPARE)
     if compare_job is not None:
         for kind in compare_job.kinds:
             out.append(Source(f"live:{compare_job.id}:{kind}",
                               f"{LIVE_MARK} this tab's Compare run `{compare_job.id}` — {kind.upper()}"))
-    dirs = tuple((group, str(path)) for group, path in state.checkpoint_dirs())
-    out += [Source(key, label) for key, label in _checkpoint_sources(dirs)]
+    out += [Source(f"ckpt:{path}", label) for path, label in setup.listed_checkpoints(kind=None)]
     return out
 
 
 def source_select(options: list[Source]) -> str:
     labels = {s.key: s.label for s in options}
-    state.ensure_choice(K_SOURCE, labels)
-    return st.selectbox("Model", list(labels), key=K_SOURCE, format_func=labels.get, help=texts.HELP_EXPLORER_SOURCE)
-
-
-# ==================================================================================== caches
-
-class _LRU:
-    """A small thread-safe LRU keyed by (weights version, settings): what changes only with the
-    decoder (the manifold grid costs tens of ms; a live run's codes on the map) is made once."""
-
-    def __init__(self, size: int = 32) -> None:
-        self._items: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-        self._size = size
-
-    def get(self, key, make: Callable[[], object]) -> object:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        value = make()
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return value
-
-
-_PICTURES = _LRU()
-_LIVE_CODES = _LRU(size=16)
+    state.ensure_choice(K.EXP_SOURCE, labels)
+    return st.selectbox("Model", list(labels), key=K.EXP_SOURCE, format_func=labels.get, help=texts.HELP_EXPLORER_SOURCE)
 
 
 # ==================================================================================== models
@@ -212,12 +152,18 @@ def resolve(source_key: str) -> Explorable | None:
             return viz.encode_with_weights(enc_weights, np.asarray(image)[None], latent_dim=2)[0]
     # The codes on the map change with the decoder (every 2 s), not with every snapshot (4 per
     # second): the pad's data — and what the browser redraws — stays the same in between.
-    codes, labels = _LIVE_CODES.get(view.decoder_version, lambda: (view.codes, snap.code_labels))
+    codes, labels = _codes_of_decoder(view.decoder_version, view.codes, snap.code_labels)
     return Explorable(title=f"run {run_id} · {kind.upper()}", kind=kind, prior=prior, dataset=cfg.data.name,
                       data_root=cfg.data.root, data_seed=cfg.data.seed, weights=view.decoder_weights,
                       version=view.decoder_version, codes=codes, labels=labels,
                       bounds=_window(kind, prior, codes), encode=encode,
                       status=snap.status)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _codes_of_decoder(version: str, _codes: np.ndarray | None, _labels: np.ndarray | None):
+    """The codes that came with decoder ``version`` (later snapshots' codes are not looked at)."""
+    return _codes, _labels
 
 
 def is_training(source_key: str) -> bool:
@@ -266,19 +212,6 @@ def manifold_picture(m: Explorable, grid: viz.ManifoldGrid) -> np.ndarray:
     return np.clip(np.round(rgb), 0, 255).astype(np.uint8)
 
 
-def png(array: np.ndarray) -> bytes:
-    """PNG bytes, fast compression (st.image passes PNG bytes through as they are)."""
-    buf = io.BytesIO()
-    Image.fromarray(array).save(buf, format="PNG", compress_level=1)
-    return buf.getvalue()
-
-
-def data_uri(array: np.ndarray) -> str:
-    """A small picture inline (st.image passes ``data:`` URLs through): it arrives with the rerun's
-    message instead of as a second HTTP fetch — ~30 ms less from a reported z to its image on screen."""
-    return "data:image/png;base64," + base64.b64encode(png(array)).decode("ascii")
-
-
 def strip_picture(m: Explorable, path: np.ndarray) -> np.ndarray:
     images = viz.decode_with_weights(m.weights, path)
     return viz.paper(viz.image_grid(images, ncols=len(path), pad=1, pad_value=0.0), 2)
@@ -311,7 +244,7 @@ def _endpoint(choice: str, m: Explorable, z_probe, z_draw) -> np.ndarray | None:
 
 def _reported_probe() -> tuple[float, float]:
     """The probe as the browser last reported it (the pad's own state), else where Python put it."""
-    value = st.session_state.get(K_PAD)
+    value = state.value(K.EXP_PAD)
     z = value.get("z") if isinstance(value, dict) else None
     try:
         return float(z[0]), float(z[1])
@@ -341,8 +274,11 @@ def view(source_key: str, live: bool) -> None:
 def _resolve_or_say(source_key: str) -> Explorable | None:
     try:
         m = resolve(source_key)
-    except ckpt.CheckpointError as e:      # listed (its JSON is valid) but its weights are not
+    except ckpt.CheckpointError as e:      # listed as unreadable, or its weights are not what its JSON says
         st.error(texts.EXPLORER_BAD_CHECKPOINT.format(error=e))
+        return None
+    except OSError:                        # gone since it was listed
+        st.error(texts.EXPLORER_BAD_CHECKPOINT.format(error="the file is not there any more"))
         return None
     if m is None:
         st.info(texts.LOADING)
@@ -371,12 +307,12 @@ def probe_view(source_key: str) -> None:
     path = None
     if z_a is not None and z_b is not None:
         path = [tuple(map(float, z_a)), tuple(map(float, z_b))]
-        for z, text, choice in ((z_a, "A", st.session_state.get(K_FROM)), (z_b, "B", st.session_state.get(K_TO))):
+        for z, text, choice in ((z_a, "A", state.value(K.EXP_FROM)), (z_b, "B", state.value(K.EXP_TO))):
             if choice not in ("probe", "drawing"):
                 marks.append({"x": float(z[0]), "y": float(z[1]), "text": text, "color": ENDS_COLOR})
     info = DATASETS.get(m.dataset)
     with top_pad:
-        z = latent_pad(key=K_PAD, weights=m.weights, weights_version=m.version, codes=m.codes, labels=m.labels,
+        z = latent_pad(key=K.EXP_PAD, weights=m.weights, weights_version=m.version, codes=m.codes, labels=m.labels,
                        bounds=m.bounds, z=state.explorer_probe(), height=PAD_HEIGHT, extra_points=marks,
                        path=path, label_names=info.class_names if info else None, help=texts.HELP_EXPLORER_PAD)
     decoded = viz.decode_with_weights(m.weights, np.asarray(z, np.float32))[0]
@@ -390,21 +326,15 @@ def probe_view(source_key: str) -> None:
 def manifold_view(source_key: str) -> None:
     try:
         m = resolve(source_key)
-    except ckpt.CheckpointError:
+    except (ckpt.CheckpointError, OSError):
         return                             # the probe's fragment says what is wrong
     if m is None:
         return
     st.markdown(f"**{texts.EXPLORER_GRID_TITLE}**")
     picture_col, words_col = st.columns([1.5, 1], gap="large")
     with words_col:
-        n = st.slider("Grid size", 6, 20, key=K_GRID_N, help=texts.HELP_GRID_N)
-    key = (m.version, n, m.bounds, m.prior.name, m.prior.scale, m.kind)
-
-    def make():
-        grid = grid_for(m, n)
-        return grid, png(manifold_picture(m, grid))
-
-    grid, picture = _PICTURES.get(key, make)
+        n = st.slider("Grid size", 6, 20, key=K.EXP_GRID_N, help=texts.HELP_GRID_N)
+    grid, picture = _manifold(m.version, n, m.bounds, m.prior.name, m.prior.scale, m.kind, m)
     with picture_col, st.container(key="explorer_grid"):
         st.image(picture, width="stretch")
     lo, hi = float(grid.axis[0]), float(grid.axis[-1])
@@ -418,10 +348,17 @@ def manifold_view(source_key: str) -> None:
             st.caption(texts.EXPLORER_GRID_BOUNDS.format(n=n, zlo=lo, zhi=hi))
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def _manifold(version: str, n: int, bounds, prior: str, scale: float, kind: str, _m: Explorable):
+    """(grid, PNG) of a decoder's manifold, made once per decoder version and settings (tens of ms)."""
+    grid = grid_for(_m, n)
+    return grid, charts.png(manifold_picture(_m, grid))
+
+
 def _server_decode(z, decoded: np.ndarray) -> None:
     st.markdown(f"**{texts.EXPLORER_SERVER_TITLE}**")
     with st.container(key="explorer_server"):
-        st.image(data_uri(viz.paper(decoded, SERVER_SCALE)), width=28 * SERVER_SCALE)
+        st.image(charts.data_uri(viz.paper(decoded, SERVER_SCALE)), width=28 * SERVER_SCALE)
         st.caption(f"decoder(z) at z = ({z[0]:.4f}, {z[1]:.4f})")
     st.caption(texts.EXPLORER_SERVER_CAPTION)
 
@@ -438,7 +375,7 @@ def _nearest(m: Explorable, decoded: np.ndarray) -> None:
     names = [info.class_names[labels[i]] if info else str(labels[i]) for i in idx]
     strip = viz.image_grid(index.images[idx].reshape(-1, 28, 28), ncols=len(idx), pad=2, pad_value=0.0)
     with st.container(key="explorer_nearest"):
-        st.image(data_uri(viz.paper(strip, NEAREST_SCALE)), width="stretch")
+        st.image(charts.data_uri(viz.paper(strip, NEAREST_SCALE)), width="stretch")
         st.caption("  ·  ".join(f"{n} (d {d:.1f})" for n, d in zip(names, dist)))
     st.caption(texts.EXPLORER_NEAREST_CAPTION)
 
@@ -446,12 +383,12 @@ def _nearest(m: Explorable, decoded: np.ndarray) -> None:
 def _interp_ends(m: Explorable, z_probe, z_draw):
     st.markdown(f"**{texts.EXPLORER_INTERP_TITLE}**")
     opts = _endpoint_options(m)
-    for key in (K_FROM, K_TO):
+    for key in (K.EXP_FROM, K.EXP_TO):
         state.ensure_choice(key, opts)
     c = st.columns([1, 1, 1], vertical_alignment="bottom")
-    a = c[0].selectbox("From (A)", list(opts), key=K_FROM, format_func=opts.get, help=texts.HELP_INTERP_END)
-    b = c[1].selectbox("To (B)", list(opts), key=K_TO, format_func=opts.get, help=texts.HELP_INTERP_END)
-    c[2].slider("Steps", 3, 16, key=K_STEPS, help=texts.HELP_INTERP_STEPS)
+    a = c[0].selectbox("From (A)", list(opts), key=K.EXP_FROM, format_func=opts.get, help=texts.HELP_INTERP_END)
+    b = c[1].selectbox("To (B)", list(opts), key=K.EXP_TO, format_func=opts.get, help=texts.HELP_INTERP_END)
+    c[2].slider("Steps", 3, 16, key=K.EXP_STEPS, help=texts.HELP_INTERP_STEPS)
     return _endpoint(a, m, z_probe, z_draw), _endpoint(b, m, z_probe, z_draw), (opts[a], opts[b])
 
 
@@ -459,7 +396,7 @@ def _interp_strip(m: Explorable, z_a, z_b, names) -> None:
     if z_a is None or z_b is None:
         st.caption("Draw a digit below to use it as an end of the path.")
         return
-    path = viz.interpolate(z_a, z_b, int(st.session_state.get(K_STEPS, 10)))
+    path = viz.interpolate(z_a, z_b, int(state.value(K.EXP_STEPS, 10)))
     with st.container(key="explorer_interp"):
         st.image(strip_picture(m, path), width="stretch")
     st.caption(texts.EXPLORER_INTERP_CAPTION.format(a=f"{names[0]} {_fmt(z_a)}", b=f"{names[1]} {_fmt(z_b)}"))
@@ -469,7 +406,7 @@ def _draw_section(m: Explorable) -> np.ndarray | None:
     st.markdown(f"**{texts.EXPLORER_DRAW_TITLE}**")
     left, right = st.columns([1.6, 1], vertical_alignment="top")
     with left:
-        drawing = draw_canvas(key=K_DRAW, size=180, help=texts.HELP_DRAW)
+        drawing = draw_canvas(key=K.EXP_DRAW, size=180, help=texts.HELP_DRAW)
     with right:
         if drawing is None:
             st.caption(texts.EXPLORER_DRAW_EMPTY)

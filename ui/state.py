@@ -1,97 +1,174 @@
 """Everything the dashboard remembers between script runs, behind typed accessors.
 
 This is the only module that reads or writes ``st.session_state`` (outside widgets' own ``key=``)
-and ``st.query_params``. It also owns the process-wide resources every session shares:
+and ``st.query_params``. Every key uses one separator, ``_`` (a ``.`` is awkward in the CSS class
+``st-key-<key>`` that tests and styles use). It also owns the process-wide resources every
+session shares, each in ``st.cache_resource`` and thread-safe:
 
-* the ``JobRegistry`` (one per server process, in ``st.cache_resource``): all training runs;
-* a book of which browser sessions look at which run (to tell "my run" from "watching");
-* the folders the app reads and writes (autosaves, saved checkpoints), all outside the repository.
+* the ``JobRegistry``: all training runs;
+* the ``RunBook``: who may control which run (its creator and whoever opened its control link),
+  which browser started it, and which sessions look at it.
 
-How a session finds its run: the id lives in ``st.session_state`` and in the URL (``?run=…``).
-``init_session`` (called by the frame on every script run) takes the session's id, else the URL's,
-checks that the registry still has that run, and writes the id back into the URL — query
-parameters do not survive ``st.navigation`` page switches in Streamlit 1.67 (DESIGN.md §4), so a
-refresh after switching pages would otherwise lose the run.
+**Slots.** A page that trains has a *slot* (``TRAIN``, ``COMPARE``; a new page adds one with
+``register_slot``): the session key and the URL parameter of the run it shows. ``init_session``
+(called by the frame on every script run) takes the session's id, else the URL's, checks that the
+registry still has that run, and writes the id back into the URL — query parameters do not survive
+``st.navigation`` page switches in Streamlit 1.67 (DESIGN.md §4).
+
+**Who controls a run.** The browser that started it (a random id in the cookie ``aae_browser``,
+so a reload keeps control; without cookies, the session), and any browser that opened its control
+link ``?run=ID&control=TOKEN``. The token is made with ``secrets.token_urlsafe``, kept server-side
+only, compared with ``hmac.compare_digest`` and shown only to those who control the run. Everyone
+else who has the ``?run=`` link watches.
 """
 
 from __future__ import annotations
 
+import hmac
 import os
+import re
 import secrets
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import streamlit as st
 
-from aae.config import DataConfig, ModelConfig, PriorConfig, RunConfig, TrainConfig
+from aae import checkpoints as ckpt
+from aae.config import DataConfig, RunConfig
 from aae.jobs import JobRegistry, Snapshot, TrainingJob
 from ui import texts
 from ui.charts import LAYER_PRIOR
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_CHECKPOINTS = REPO_ROOT / "checkpoints"
-LATENT_DIM = 2                  # the Train page always trains a 2-D code: it is what we can draw
+LATENT_DIM = 2                  # the training pages always train a 2-D code: it is what we can draw
 VIEWER_GRACE_S = 10.0           # without Streamlit's session list, a viewer counts as gone after this
+IDLE_PAUSE_S = 60.0             # a run nobody looks at is paused (and autosaved) after this: a lost
+                                # URL must not hold the only training slot for long (issue 9)
+SEP = "_"                       # the one separator of every key
+CONTROL_PARAM = "control"       # ?run=ID&control=TOKEN hands control of run ID to whoever opens it
+COOKIE = "aae_browser"          # this browser's id: a reload keeps control of the runs it started
+COOKIE_MAX_AGE_S = 30 * 24 * 3600
+_ID_PATTERN = re.compile(r"[0-9a-f]{32}")
+
+
+def key(*parts: str) -> str:
+    """A session-state key from its parts, with the one separator: ``key("setup", "prior")``."""
+    return SEP.join(parts)
 
 
 class K:
-    """Widget keys. Prefixes say which values survive page switches (see ``_PERSISTENT_PREFIXES``)."""
+    """Widget keys. The first part says which values survive page switches (``_PERSISTENT``).
+    The setup table's keys are ``key("setup", field)`` (``ui.setup``)."""
 
-    PRIOR = "setup_prior"
-    DATASET = "setup_dataset"
-    PRESET = "setup_preset"
-    START_FROM = "setup_start_from"     # "" = random weights, else a checkpoint's .json path
-    LR_RECON = "setup_lr_recon"
-    LR_DISC = "setup_lr_disc"
-    LR_GEN = "setup_lr_gen"
-    BATCH = "setup_batch_size"
-    NOISE = "setup_d_input_noise"
-    DISC_STEPS = "setup_disc_steps"
-    PENALTY = "setup_d_penalty"
-    SEED = "setup_seed"
-    SPEED = "controls_speed"            # a label of texts.SPEED_CHOICES
-    LAYERS = "view_layers"              # list of layer names shown on the latent plot
-    SAVE_DIR = "save_dir"
-    SAVE_NAME = "save_name"
+    SPEED = key("controls", "speed")            # a label of texts.SPEED_CHOICES
+    LAYERS = key("view", "layers")              # list of layer names shown on the latent plot
+    SAVE_DIR = key("save", "dir")
+    SAVE_NAME = key("save", "name")
+    SAVE_MODEL = key("save", "model")           # which model of a lockstep run to save
+    CMP_PRIOR = key("setup", "compare", "prior")
+    CMP_SPEED = key("controls", "compare", "speed")
+    CMP_AXES = key("view", "compare", "axes")
+    CMP_MAP = key("view", "compare", "map")
+    CMP_PAD = key("compare", "pad")
+    EXP_SOURCE = key("view", "explorer", "source")
+    EXP_GRID_N = key("view", "explorer", "grid", "n")
+    EXP_FROM = key("view", "explorer", "from")
+    EXP_TO = key("view", "explorer", "to")
+    EXP_STEPS = key("view", "explorer", "steps")
+    EXP_PAD = key("explorer", "pad")
+    EXP_DRAW = key("explorer", "draw")
 
 
-# Keys starting with these keep their values across page switches (``init_session``). Both
-# separators: the Train page's keys use "_" (a "." is awkward in the CSS class ``st-key-<key>``).
-_PERSISTENT_PREFIXES = tuple(f"{group}{sep}" for group in ("setup", "controls", "view", "save") for sep in "_.")
+# Keys starting with these keep their values across page switches (``init_session``).
+_PERSISTENT = tuple(key(group, "") for group in ("setup", "controls", "view", "save"))
 
 # private session keys
-_RUN = "aae.run"            # the run this session shows
-_OWNED = "aae.owned"        # runs this session created
-_SEEN = "aae.seen"          # (prior, speed) of the run as last adopted into the widgets
-_FLASH = "aae.flash"        # messages to show once, [(kind, text)]
-_SAVED = "aae.saved"        # .json path of the last checkpoint this session saved
-_TOKEN = "aae.token"        # this session's identity in the viewer book
-_FRAME_SNAP = "aae.frame_snapshot"   # the run's snapshot as this script run first saw it
+_FLASH = key("aae", "flash")            # messages to show once, [(kind, text)]
+_SAVED = key("aae", "saved")            # .json path of the last checkpoint this session saved
+_IDENTITY = key("aae", "identity")      # this browser's id (cookie), else this session's
+_COOKIE_SET = key("aae", "cookie")      # the identity cookie was written by this session
+_PROBE = key("aae", "explorer", "probe")    # where the Explorer's pad probe was last sent from Python
+_URL_READ = key("aae", "url", "read")   # the setup fields were read from the URL once
 
 
 def _defaults() -> dict[str, Any]:
-    train = TrainConfig()
-    return {
-        K.PRIOR: "gaussian",
-        K.DATASET: DataConfig().name,
-        K.PRESET: ModelConfig().preset,
-        K.START_FROM: "",
-        K.LR_RECON: train.lr_recon,
-        K.LR_DISC: train.lr_disc,
-        K.LR_GEN: train.lr_gen,
-        K.BATCH: train.batch_size,
-        K.NOISE: train.d_input_noise,
-        K.DISC_STEPS: train.disc_steps,
-        K.PENALTY: train.d_penalty,
-        K.SEED: train.seed,
-        K.SPEED: speed_label(None),
-        K.LAYERS: [LAYER_PRIOR],
-        K.SAVE_DIR: str(user_checkpoint_dir()),
-        K.SAVE_NAME: "",
-    }
+    return {K.SPEED: speed_label(None), K.LAYERS: [LAYER_PRIOR], K.SAVE_DIR: "", K.SAVE_NAME: "",
+            K.CMP_PRIOR: "gaussian", K.CMP_SPEED: speed_label(None), K.CMP_AXES: "prior",
+            K.CMP_MAP: "ae", K.EXP_GRID_N: 12, K.EXP_FROM: "class:1", K.EXP_TO: "class:0", K.EXP_STEPS: 10}
+
+
+# ------------------------------------------------------------------------------------ plain access
+
+def value(name: str, default: Any = None) -> Any:
+    """The session's value under ``name`` (a key of ``K`` or of the setup table)."""
+    return st.session_state.get(name, default)
+
+
+def assign(name: str, new: Any) -> None:
+    st.session_state[name] = new
+
+
+def init_defaults(defaults: dict[str, Any]) -> None:
+    """Default values of widget keys, set once per session (widgets with persistent prefixes must not
+    also get a ``value=``: ``init_session`` re-assigns them through Session State)."""
+    for name, v in defaults.items():
+        if name not in st.session_state:
+            st.session_state[name] = v
+
+
+def ensure_choice(name: str, options: Iterable[Any], default: Any = None) -> None:
+    """Reset a widget's remembered value when it is no longer one of ``options`` (a checkpoint was
+    deleted, a dataset renamed), so the widget never sees a stale value."""
+    options = list(options)
+    ss = st.session_state
+    if name in ss and ss[name] not in options:
+        ss[name] = default if default in options else options[0]
+
+
+def layers() -> list[str]:
+    return list(st.session_state.get(K.LAYERS) or [])
+
+
+def speed_label(speed: float | None) -> str:
+    """The speed-control label closest to ``speed`` steps/s (None = full speed)."""
+    if speed is None:
+        return next(label for label, v in texts.SPEED_CHOICES.items() if v is None)
+    limited = [(label, v) for label, v in texts.SPEED_CHOICES.items() if v is not None]
+    return min(limited, key=lambda lv: abs(lv[1] - speed))[0]
+
+
+def speed(name: str) -> float | None:
+    """The speed (steps/s, None = full speed) chosen in the speed control under ``name``."""
+    return texts.SPEED_CHOICES.get(st.session_state.get(name))
+
+
+# ------------------------------------------------------------------------------------ URL state
+
+def url_value(name: str) -> str | None:
+    v = st.query_params.get(name)
+    return v or None
+
+
+def set_url_value(name: str, v: str | None) -> None:
+    """Write (or, for None, remove) one query parameter, only when it changes."""
+    if url_value(name) == v:
+        return
+    if v:
+        st.query_params[name] = v
+    elif name in st.query_params:
+        del st.query_params[name]
+
+
+def first_url_read() -> bool:
+    """True once per session: the moment to read settings from a share link's URL."""
+    if st.session_state.get(_URL_READ):
+        return False
+    st.session_state[_URL_READ] = True
+    return True
 
 
 # ------------------------------------------------------------------------------------ folders
@@ -108,9 +185,9 @@ def runs_dir() -> Path:
 
 
 def user_checkpoint_dir() -> Path:
-    """Default folder of "Save checkpoint": ``$AAE_SAVE_DIR`` or ``~/.cache/aae-lab/checkpoints``."""
-    env = os.environ.get("AAE_SAVE_DIR", "").strip()
-    return Path(env).expanduser() if env else cache_dir() / "checkpoints"
+    """The app's save folder (``aae.checkpoints.save_root``: ``$AAE_SAVE_DIR`` or
+    ``~/.cache/aae-lab/checkpoints``)."""
+    return ckpt.save_root()
 
 
 def checkpoint_dirs() -> list[tuple[str, Path]]:
@@ -133,8 +210,8 @@ def checkpoint_dirs() -> list[tuple[str, Path]]:
 # ------------------------------------------------------------------------------------ shared resources
 
 def _env_number(name: str, cast=int):
-    value = os.environ.get(name, "").strip()
-    return cast(value) if value else None
+    v = os.environ.get(name, "").strip()
+    return cast(v) if v else None
 
 
 def _release_registry(registry: JobRegistry) -> None:
@@ -172,10 +249,10 @@ def _warm_up() -> None:
 def registry() -> JobRegistry:
     """The process-wide job registry. ``$AAE_MAX_RUNNING`` overrides how many runs train at once
     (default: one per GPU, or cores − 1 on a CPU); ``$AAE_IDLE_PAUSE`` the seconds after which a run
-    nobody looks at is paused."""
+    nobody looks at is paused (default ``IDLE_PAUSE_S``)."""
     _leave_a_core_for_the_ui()
     threading.Thread(target=_warm_up, name="aae-warm-up", daemon=True).start()
-    kwargs: dict[str, Any] = {"autosave_dir": runs_dir()}
+    kwargs: dict[str, Any] = {"autosave_dir": runs_dir(), "idle_pause": IDLE_PAUSE_S}
     if (cap := _env_number("AAE_MAX_RUNNING")) is not None:
         kwargs["max_running"] = cap
     if (idle := _env_number("AAE_IDLE_PAUSE", float)) is not None:
@@ -183,30 +260,75 @@ def registry() -> JobRegistry:
     return JobRegistry(**kwargs)
 
 
-class _ViewerBook:
-    """Which browser sessions show which run (thread-safe). A viewer is this session's token (in
-    session state) with Streamlit's session id, which says whether its tab is still connected."""
+@dataclass
+class _Record:
+    slot: str
+    starter: str                               # the identity that created the run
+    secret: str                                # the control link's token (server-side only)
+    holders: set[str] = field(default_factory=set)      # identities that control the run
+    viewers: dict[str, tuple[str, float]] = field(default_factory=dict)   # identity -> (session id, seen)
+
+
+class RunBook:
+    """Who controls, started and looks at which run (thread-safe, one per server process).
+
+    The lock guards ``_runs``; every method takes it, so sessions on any thread may call them.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._runs: dict[str, dict[str, tuple[str, float]]] = {}    # run -> {token: (session id, last seen)}
+        self._runs: dict[str, _Record] = {}
 
-    def touch(self, run_id: str, token: str, session_id: str) -> None:
+    def add(self, run_id: str, slot: str, identity: str) -> None:
         with self._lock:
-            for rid, viewers in list(self._runs.items()):
-                if rid != run_id:
-                    viewers.pop(token, None)
-                    if not viewers:
-                        del self._runs[rid]
-            self._runs.setdefault(run_id, {})[token] = (session_id, time.monotonic())
+            self._runs[run_id] = _Record(slot=slot, starter=identity, secret=secrets.token_urlsafe(24),
+                                         holders={identity})
 
-    def others(self, run_id: str, token: str) -> int:
+    def controls(self, run_id: str, identity: str) -> bool:
+        with self._lock:
+            rec = self._runs.get(run_id)
+            return rec is not None and identity in rec.holders
+
+    def grant(self, run_id: str, identity: str, token: str) -> bool:
+        """Give ``identity`` control of the run when ``token`` is its control token."""
+        with self._lock:
+            rec = self._runs.get(run_id)
+            if rec is None or not hmac.compare_digest(rec.secret.encode(), token.encode()):
+                return False
+            rec.holders.add(identity)
+            return True
+
+    def secret(self, run_id: str, identity: str) -> str | None:
+        """The control token, for those who control the run only."""
+        with self._lock:
+            rec = self._runs.get(run_id)
+            return rec.secret if rec is not None and identity in rec.holders else None
+
+    def started_by(self, identity: str, slot: str) -> list[str]:
+        with self._lock:
+            return [rid for rid, rec in self._runs.items() if rec.starter == identity and rec.slot == slot]
+
+    def touch(self, run_id: str, identity: str, session_id: str) -> None:
+        with self._lock:
+            rec = self._runs.setdefault(run_id, _Record(slot="", starter="", secret=secrets.token_urlsafe(24)))
+            rec.viewers[identity + session_id] = (session_id, time.monotonic())
+
+    def others(self, run_id: str, identity: str, session_id: str) -> int:
         """How many other live sessions show ``run_id``."""
         with self._lock:
-            viewers = self._runs.get(run_id, {})
-            for t in [t for t, (sid, seen) in viewers.items() if t != token and not _alive(sid, seen)]:
-                del viewers[t]
-            return sum(1 for t in viewers if t != token)
+            rec = self._runs.get(run_id)
+            if rec is None:
+                return 0
+            for viewer in [v for v, (sid, seen) in rec.viewers.items() if not _alive(sid, seen)]:
+                del rec.viewers[viewer]
+            return sum(1 for v in rec.viewers if v != identity + session_id)
+
+    def forget(self, keep: Iterable[str]) -> None:
+        """Drop the records of runs the registry no longer has."""
+        keep = set(keep)
+        with self._lock:
+            for rid in [r for r in self._runs if r not in keep]:
+                del self._runs[rid]
 
 
 def _alive(session_id: str, last_seen: float) -> bool:
@@ -220,196 +342,230 @@ def _alive(session_id: str, last_seen: float) -> bool:
 
 
 @st.cache_resource(show_spinner=False)
-def _viewers() -> _ViewerBook:
-    return _ViewerBook()
+def book() -> RunBook:
+    return RunBook()
 
 
-def _touch(run_id: str) -> None:
+def _session_id() -> str:
     from streamlit.runtime.scriptrunner import get_script_run_ctx
     ctx = get_script_run_ctx()
-    _viewers().touch(run_id, _token(), ctx.session_id if ctx is not None else "")
+    return ctx.session_id if ctx is not None else ""
 
 
-def _token() -> str:
-    return st.session_state.setdefault(_TOKEN, secrets.token_hex(8))
+def identity() -> str:
+    """This browser's id: the ``aae_browser`` cookie, else a new random id (written into the cookie
+    by ``identity_cookie``), so that a reload of the tab still controls its runs."""
+    ss = st.session_state
+    if _IDENTITY not in ss:
+        try:
+            cookie = st.context.cookies.get(COOKIE)
+        except Exception:  # noqa: BLE001 — no browser (bare mode)
+            cookie = None
+        cookie = cookie if isinstance(cookie, str) else ""       # AppTest's context has no real cookies
+        ss[_IDENTITY] = cookie if _ID_PATTERN.fullmatch(cookie) else secrets.token_hex(16)
+        ss[_COOKIE_SET] = ss[_IDENTITY] == cookie
+    return ss[_IDENTITY]
+
+
+def identity_cookie() -> None:
+    """Store this browser's id in a cookie once (the id is ours, hex only: nothing a user typed)."""
+    ident = identity()
+    if st.session_state.get(_COOKIE_SET):
+        return
+    st.session_state[_COOKIE_SET] = True
+    with st.container(key="aae_identity"):
+        st.html(f"<script>document.cookie = '{COOKIE}={ident}; path=/; max-age={COOKIE_MAX_AGE_S}; "
+                "samesite=strict';</script>", unsafe_allow_javascript=True)
+
+
+# ------------------------------------------------------------------------------------ slots
+
+@dataclass(frozen=True)
+class Slot:
+    """Where a page keeps its run: the session key, the URL parameter, the widgets that show the
+    run's prior and speed, and how the sidebar names it."""
+
+    name: str
+    param: str
+    prior_key: str
+    speed_key: str
+    title: str
+
+    @property
+    def session_key(self) -> str:
+        return key("aae", "run", self.name)
+
+    @property
+    def seen_key(self) -> str:
+        return key("aae", "seen", self.name)
+
+    @property
+    def frame_key(self) -> str:
+        return key("aae", "frame", self.name)
+
+
+SLOTS: dict[str, Slot] = {}
+
+
+def register_slot(slot: Slot) -> Slot:
+    """Add a page's slot (a new training page: one line)."""
+    SLOTS[slot.name] = slot
+    return slot
+
+
+TRAIN = register_slot(Slot("train", "run", key("setup", "prior"), K.SPEED, "Train"))
+COMPARE = register_slot(Slot("compare", "compare", K.CMP_PRIOR, K.CMP_SPEED, "Compare"))
 
 
 # ------------------------------------------------------------------------------------ the frame
 
-def init_session() -> None:
+def needs_frame() -> bool:
+    """True when a page runs without the frame: Streamlit's legacy multipage mode (a ``pages/``
+    folder beside the entry point) runs ``pages/X.py`` directly when a fresh server's first visitor
+    opens ``/X``; ``st.navigation`` switches that mode off, so the first call asks for a rerun."""
+    from streamlit.runtime.pages_manager import PagesManager
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        return True
+    return False
+
+
+def init_session(on_attach: Callable[[Snapshot], None] | None = None) -> None:
     """Call once per script run, before any page widget: defaults, widget values that survive page
-    switches, the session's run (session state, else ``?run=``), adoption of that run's settings,
-    and the run id written back to the URL."""
+    switches, a control link's token, each slot's run (session state, else the URL), adoption of
+    that run's prior and speed, and the run ids written back to the URL.
+
+    ``on_attach(snap)`` runs when the session first shows a Train run it does not control, so that
+    its whole setup can be adopted (Reset then repeats it).
+    """
     ss = st.session_state
-    for key, value in _defaults().items():
-        if key not in ss:
-            ss[key] = value
+    init_defaults(_defaults())
     # Streamlit drops the state of widgets that a run does not render (another page): re-assigning
     # keeps the choices when the teacher switches pages and back.
-    for key in [k for k in ss if isinstance(k, str) and k.startswith(_PERSISTENT_PREFIXES)]:
-        ss[key] = ss[key]
-    ss.setdefault(_OWNED, set())
+    for name in [k for k in ss if isinstance(k, str) and k.startswith(_PERSISTENT)]:
+        ss[name] = ss[name]
+    me = identity()
+    reg = registry()
+    book().forget(j.id for j in reg.jobs())
+    token = url_value(CONTROL_PARAM)
+    for slot in SLOTS.values():
+        run_id = ss.get(slot.session_key) or url_value(slot.param)
+        job = reg.get(run_id)
+        if run_id and job is None:
+            flash("warning", texts.RUN_GONE.format(run_id=run_id))
+            run_id = None
+        if token and run_id and url_value(slot.param) == run_id:
+            if book().grant(run_id, me, token):
+                flash("success", texts.CONTROL_GRANTED.format(run_id=run_id))
+        if run_id != ss.get(slot.session_key):
+            ss[slot.session_key] = run_id
+            ss.pop(slot.seen_key, None)
+        # One snapshot per slot for the whole script run: the sidebar, the buttons and the live
+        # view's "has it changed?" check must all describe the same instant.
+        ss[slot.frame_key] = job.peek() if job is not None else None
+        if job is not None:
+            book().touch(job.id, me, _session_id())
+            first = slot.seen_key not in ss
+            _adopt(slot, ss[slot.frame_key])
+            if first and on_attach is not None and slot is TRAIN and not controls(job.id):
+                on_attach(ss[slot.frame_key])
+        set_url_value(slot.param, run_id)
+    if token:
+        set_url_value(CONTROL_PARAM, None)        # the address bar never keeps the secret
 
-    run_id = ss.get(_RUN) or _url_run()
-    job = registry().get(run_id)
-    if run_id and job is None:
-        flash("warning", texts.RUN_GONE.format(run_id=run_id))
-        run_id = None
-    if run_id != ss.get(_RUN):
-        ss[_RUN] = run_id
-        ss.pop(_SEEN, None)
-    # One snapshot for the whole script run: the sidebar, the buttons and the live view's "has it
-    # changed?" check must all describe the same instant, or a status change between two reads
-    # would leave the page showing both.
-    ss[_FRAME_SNAP] = job.peek() if job is not None else None
-    if job is not None:
-        _touch(job.id)
-        _adopt(ss[_FRAME_SNAP], everything=job.id not in ss[_OWNED] and _SEEN not in ss)
-    if _url_run() != run_id:
-        if run_id:
-            st.query_params["run"] = run_id
-        elif "run" in st.query_params:
-            del st.query_params["run"]
-    _sync_compare_run()
 
-
-def _url_run() -> str | None:
-    value = st.query_params.get("run")
-    return value or None
-
-
-def _adopt(snap: Snapshot, *, everything: bool) -> None:
-    """Show the run's own prior and speed in the widgets when they changed elsewhere (another tab,
-    or the run was just attached); with ``everything``, its whole setup, so Reset repeats it."""
+def _adopt(slot: Slot, snap: Snapshot) -> None:
+    """Show the run's own prior and speed in the slot's widgets when they changed elsewhere (another
+    tab, or the run was just attached)."""
     ss = st.session_state
     seen = (snap.config.prior.name, snap.speed)
-    if ss.get(_SEEN) != seen:
-        ss[K.PRIOR] = snap.config.prior.name
-        ss[K.SPEED] = speed_label(snap.speed)
-        ss[_SEEN] = seen
-    if everything:
-        cfg = snap.config
-        ss[K.DATASET], ss[K.PRESET] = cfg.data.name, cfg.model.preset
-        ss[K.LR_RECON], ss[K.LR_DISC], ss[K.LR_GEN] = cfg.train.lr_recon, cfg.train.lr_disc, cfg.train.lr_gen
-        ss[K.BATCH], ss[K.NOISE], ss[K.SEED] = cfg.train.batch_size, cfg.train.d_input_noise, cfg.train.seed
-        ss[K.DISC_STEPS], ss[K.PENALTY] = cfg.train.disc_steps, cfg.train.d_penalty
+    if ss.get(slot.seen_key) != seen:
+        ss[slot.prior_key] = snap.config.prior.name
+        ss[slot.speed_key] = speed_label(snap.speed)
+        ss[slot.seen_key] = seen
 
 
-# ------------------------------------------------------------------------------------ the session's run
+# ------------------------------------------------------------------------------------ a slot's run
 
-def current_run_id() -> str | None:
-    return st.session_state.get(_RUN)
+def current_job(slot: Slot = TRAIN) -> TrainingJob | None:
+    """The run this session shows in ``slot``, or None (no run yet, or it is gone)."""
+    return registry().get(st.session_state.get(slot.session_key))
 
 
-def current_job() -> TrainingJob | None:
-    """The run this session shows, or None (no run yet, or it is gone from the registry)."""
-    return registry().get(current_run_id())
+def current_run_id(slot: Slot = TRAIN) -> str | None:
+    return st.session_state.get(slot.session_key)
 
 
 def run_snapshot(job: TrainingJob) -> Snapshot:
     """``job``'s snapshot as this script run first saw it (``init_session``), so that everything
     drawn in one run agrees; a fresh one for any other job."""
-    snap = st.session_state.get(_FRAME_SNAP)
-    return snap if snap is not None and snap.job_id == job.id else job.peek()
+    for slot in SLOTS.values():
+        snap = st.session_state.get(slot.frame_key)
+        if snap is not None and snap.job_id == job.id:
+            return snap
+    return job.peek()
 
 
-def create_run(config: RunConfig, *, paused: bool = False, **kwargs: Any) -> TrainingJob:
-    """Start a new run owned by this session and show it (``kwargs``: ``model``, ``start_step``)."""
+def create_run(slot: Slot, config: RunConfig, *, paused: bool = False, **kwargs: Any) -> TrainingJob:
+    """Start a new run owned by this browser and show it in ``slot`` (``kwargs``: ``model``,
+    ``models``, ``kinds``, ``start_step``)."""
     reg = registry()
-    options = replace(reg.options, start_paused=paused)
-    job = reg.create(config, options=options, **kwargs)
-    ss = st.session_state
-    ss.setdefault(_OWNED, set()).add(job.id)
-    ss[_RUN] = job.id
-    ss[_SEEN] = (config.prior.name, None)
-    _touch(job.id)
+    job = reg.create(config, options=replace(reg.options, start_paused=paused), **kwargs)
+    book().add(job.id, slot.name, identity())
+    attach(slot, job.id)
+    st.session_state[slot.seen_key] = (config.prior.name, None)
     return job
 
 
-def is_owner(run_id: str) -> bool:
-    return run_id in st.session_state.get(_OWNED, set())
+def attach(slot: Slot, run_id: str) -> None:
+    """Show run ``run_id`` in ``slot`` (re-attaching a run this browser started, say)."""
+    st.session_state[slot.session_key] = run_id
+    st.session_state.pop(slot.seen_key, None)
+    set_url_value(slot.param, run_id)
+    book().touch(run_id, identity(), _session_id())
+
+
+def controls(run_id: str) -> bool:
+    """Whether this browser may control the run (it started it, or opened its control link)."""
+    return book().controls(run_id, identity())
+
+
+def control_link(run_id: str, slot: Slot) -> str | None:
+    """The link that hands control of the run to whoever opens it (None for a watcher)."""
+    secret = book().secret(run_id, identity())
+    return None if secret is None else f"{_base_url()}?{slot.param}={run_id}&{CONTROL_PARAM}={secret}"
+
+
+def watch_link(run_id: str, slot: Slot) -> str:
+    return f"{_base_url()}?{slot.param}={run_id}"
+
+
+def _base_url() -> str:
+    try:
+        return (st.context.url or "").split("?")[0]
+    except Exception:  # noqa: BLE001 — no browser context (tests, bare mode)
+        return ""
 
 
 def other_viewers(run_id: str) -> int:
     """How many other open tabs (sessions) show this run right now."""
-    return _viewers().others(run_id, _token())
+    return book().others(run_id, identity(), _session_id())
 
 
-def is_watching(run_id: str) -> bool:
-    """True when this session did not start the run and another open tab shows it."""
-    return not is_owner(run_id) and other_viewers(run_id) > 0
-
-
-# ------------------------------------------------------------------------------------ setup values
-
-@dataclass(frozen=True)
-class Setup:
-    """The Train page's setup widgets, read as one typed value."""
-
-    prior: str
-    dataset: str
-    preset: str
-    start_from: str
-    lr_recon: float
-    lr_disc: float | None   # None: the prior's tuned value
-    lr_gen: float | None
-    batch_size: int
-    d_input_noise: float
-    disc_steps: int
-    d_penalty: float | None  # None: the prior's recipe
-    seed: int
-    speed: float | None
-
-    def run_config(self) -> RunConfig:
-        """The run these settings describe (raises ``ConfigError`` for an invalid value)."""
-        return RunConfig(
-            data=DataConfig(name=self.dataset),
-            prior=PriorConfig(name=self.prior),
-            model=ModelConfig(kind="aae", preset=self.preset, latent_dim=LATENT_DIM),
-            train=TrainConfig(batch_size=int(self.batch_size), lr_recon=float(self.lr_recon),
-                              lr_disc=None if self.lr_disc is None else float(self.lr_disc),
-                              lr_gen=None if self.lr_gen is None else float(self.lr_gen),
-                              d_input_noise=float(self.d_input_noise), disc_steps=int(self.disc_steps),
-                              d_penalty=None if self.d_penalty is None else float(self.d_penalty),
-                              seed=int(self.seed)))
-
-
-def setup() -> Setup:
-    ss = st.session_state
-    d = _defaults()
-    get = lambda k: ss.get(k, d[k])  # noqa: E731 — callbacks may run before init_session
-    return Setup(prior=get(K.PRIOR), dataset=get(K.DATASET), preset=get(K.PRESET), start_from=get(K.START_FROM),
-                 lr_recon=get(K.LR_RECON), lr_disc=get(K.LR_DISC), lr_gen=get(K.LR_GEN), batch_size=get(K.BATCH),
-                 d_input_noise=get(K.NOISE), disc_steps=get(K.DISC_STEPS), d_penalty=get(K.PENALTY),
-                 seed=get(K.SEED), speed=texts.SPEED_CHOICES.get(get(K.SPEED)))
-
-
-def speed_label(speed: float | None) -> str:
-    """The speed-control label closest to ``speed`` steps/s (None = full speed)."""
-    if speed is None:
-        return next(label for label, v in texts.SPEED_CHOICES.items() if v is None)
-    limited = [(label, v) for label, v in texts.SPEED_CHOICES.items() if v is not None]
-    return min(limited, key=lambda lv: abs(lv[1] - speed))[0]
-
-
-def ensure_choice(key: str, options: Iterable[Any]) -> None:
-    """Reset a widget's remembered value to its default when it is no longer one of ``options``
-    (a checkpoint was deleted, a dataset renamed), so the widget never sees a stale value."""
-    options = list(options)
-    ss = st.session_state
-    if key in ss and ss[key] not in options:
-        default = _defaults().get(key)
-        ss[key] = default if default in options else options[0]
-
-
-def layers() -> list[str]:
-    return list(st.session_state.get(K.LAYERS) or [])
+def started_here(slot: Slot) -> list[TrainingJob]:
+    """Runs this browser started in ``slot`` that the server still has, newest first, except the
+    one shown (to re-attach after the URL was lost)."""
+    reg = registry()
+    shown = current_run_id(slot)
+    jobs = [reg.get(rid) for rid in book().started_by(identity(), slot.name) if rid != shown]
+    return sorted((j for j in jobs if j is not None), key=lambda j: j.created, reverse=True)
 
 
 # ------------------------------------------------------------------------------------ messages, saves
 
 def flash(kind: str, text: str) -> None:
-    """Queue a message (``kind``: success / info / warning / error) for the next render."""
+    """Queue a message (``kind``: success / info / warning / error) for this session's next render;
+    no other session ever sees it."""
     st.session_state.setdefault(_FLASH, []).append((kind, text))
 
 
@@ -417,11 +573,10 @@ def pop_flashes() -> list[tuple[str, str]]:
     return st.session_state.pop(_FLASH, [])
 
 
-def save_target() -> tuple[Path, str]:
-    """(folder, name) typed into the Save menu; an empty folder is the default one, an empty name ""."""
+def save_request() -> tuple[str, str]:
+    """(folder, name) as typed into the Save menu (raw: ``ui.controls`` checks them)."""
     ss = st.session_state
-    folder = (ss.get(K.SAVE_DIR) or "").strip()
-    return Path(folder).expanduser() if folder else user_checkpoint_dir(), (ss.get(K.SAVE_NAME) or "").strip()
+    return str(ss.get(K.SAVE_DIR) or ""), str(ss.get(K.SAVE_NAME) or "")
 
 
 def set_last_saved(path: str | None) -> None:
@@ -432,58 +587,12 @@ def last_saved() -> str | None:
     return st.session_state.get(_SAVED)
 
 
-# ------------------------------------------------------------------------------------ Compare and Explorer pages
-# The Compare page trains AE, VAE and AAE in one job of its own, separate from the Train page's run:
-# its id lives under its own session key and URL parameter (``?compare=…``), written back on every
-# script run like ``?run=`` (query parameters do not survive page switches, DESIGN.md §4). The
-# viewer book is left alone: it counts a session on one run, the Train page's.
-
-COMPARE_PARAM = "compare"
-_COMPARE_RUN = "aae.compare_run"
-_EXPLORER_PROBE = "aae.explorer_probe"     # where the Explorer's pad probe was last sent from Python
-
-
-def _sync_compare_run() -> None:
-    ss = st.session_state
-    run_id = ss.get(_COMPARE_RUN) or st.query_params.get(COMPARE_PARAM) or None
-    if run_id and registry().get(run_id) is None:
-        flash("warning", texts.RUN_GONE.format(run_id=run_id))
-        run_id = None
-    ss[_COMPARE_RUN] = run_id
-    if (st.query_params.get(COMPARE_PARAM) or None) != run_id:
-        if run_id:
-            st.query_params[COMPARE_PARAM] = run_id
-        elif COMPARE_PARAM in st.query_params:
-            del st.query_params[COMPARE_PARAM]
-
-
-def current_compare_job() -> TrainingJob | None:
-    """The Compare page's run of this session (AE, VAE and AAE in lockstep), or None."""
-    return registry().get(st.session_state.get(_COMPARE_RUN))
-
-
-def create_compare_run(config: RunConfig, *, paused: bool = False, **kwargs: Any) -> TrainingJob:
-    """Start the Compare page's run for this session (``kwargs``: ``kinds``, ``models``, ``start_step``)."""
-    reg = registry()
-    job = reg.create(config, options=replace(reg.options, start_paused=paused), **kwargs)
-    st.session_state.setdefault(_OWNED, set()).add(job.id)
-    st.session_state[_COMPARE_RUN] = job.id
-    st.query_params[COMPARE_PARAM] = job.id
-    return job
-
+# ------------------------------------------------------------------------------------ the Explorer
 
 def explorer_probe() -> tuple[float, float]:
     """Where Python last placed the Explorer's probe (the pad's ``z`` argument)."""
-    return tuple(st.session_state.get(_EXPLORER_PROBE, (0.0, 0.0)))
+    return tuple(st.session_state.get(_PROBE, (0.0, 0.0)))
 
 
 def set_explorer_probe(z: tuple[float, float]) -> None:
-    st.session_state[_EXPLORER_PROBE] = (float(z[0]), float(z[1]))
-
-
-def init_page_defaults(defaults: dict[str, Any]) -> None:
-    """Default values of a page's own widget keys, set once per session (widgets with persistent
-    prefixes must not also get a ``value=``: ``init_session`` re-assigns them through Session State)."""
-    for key, value in defaults.items():
-        if key not in st.session_state:
-            st.session_state[key] = value
+    st.session_state[_PROBE] = (float(z[0]), float(z[1]))

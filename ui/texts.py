@@ -66,6 +66,21 @@ HELP_PENALTY = (
     "cannot see fine shapes: try 1 on the mixture of 10 Gaussians and watch the petals blur into one "
     "blob. Empty: the prior's tuned value (1 for the Gaussian, the uniform square and the pinwheel, else 0)."
 )
+HELP_BETA1 = (
+    "Adam β1 of the discriminator's and the generator's optimisers: how much each step keeps of the previous "
+    "steps' direction. 0.9 steadies a noisy game; 0.5 reacts faster. Empty: the prior's tuned value."
+)
+HELP_WEIGHT_DECAY = "Decoupled weight decay (AdamW) of the reconstruction phase: 0 = none. Applies to the next run."
+HELP_INPUT_DROPOUT = (
+    "Share of input pixels set to zero in the reconstruction phase (a denoising autoencoder): 0 = none."
+)
+HELP_LABEL_FRACTION = (
+    "Share of each class's training digits whose label the model may read (semi-supervised runs; the paper "
+    "uses 10K of 50K = 0.2). Unsupervised models read no labels."
+)
+HELP_ETA = (
+    "Dimensionality-reduction runs: cluster heads closer than η are pushed apart (paper §7). Other runs ignore it."
+)
 HELP_SEED = "Seeds the network's initial weights, the batches and the prior samples: same seed, same run."
 HELP_DOWNLOAD = "Fetch the dataset once into the data folder; afterwards it works offline."
 
@@ -84,7 +99,22 @@ HELP_SPEED = (
     "full speed trains as fast as the machine can."
 )
 HELP_SAVE = "Save the current weights as a checkpoint (safetensors + JSON) to a folder, then download it."
-HELP_SAVE_DIR = "Folder on the server where the checkpoint is written (created if missing)."
+HELP_SAVE_DIR = (
+    "Empty: the app's save folder on the server (shown greyed). A name here is a folder inside it (created "
+    "if missing). Folders elsewhere are refused unless the server was started with AAE_ALLOW_ANY_SAVE_DIR=1."
+)
+HELP_SAVE_MODEL = "Which of the run's models to save."
+SAVE_NOT_YOURS = "Only the browser that controls this run can save it."
+SAVE_FAILED = "Could not save the checkpoint: the server could not write it there. Try another folder or name."
+HELP_OWN_RUN = (
+    "Start a run of your own with the settings shown (a new run id). The run you are watching keeps going, "
+    "untouched."
+)
+STEP_WAITS = "The run is still loading; the step runs as soon as it is ready."
+PRIOR_FOR_NEXT_RUN = (
+    "This run trains on **{run}**; **{chosen}** applies to the next run (Reset). While a run trains, the "
+    "dropdown switches its prior live."
+)
 HELP_SAVE_NAME = "File name without extension: NAME.safetensors and NAME.json are written."
 HELP_LAYERS = (
     "Extra layers on the latent plot. p(z): the prior's density as grey shading. D(z): the "
@@ -151,37 +181,26 @@ CAPTION_CURVES = (
 
 # --------------------------------------------------------------------------------------- explanations
 
-OBJECTIVE_MD = r"""
+OBJECTIVE_INTRO_MD = r"""
 An adversarial autoencoder (Makhzani et al., 2015) is an autoencoder whose code distribution
-$q(z) = \int q(z\mid x)\,p_d(x)\,dx$ is made to match a chosen prior $p(z)$ by a GAN played on the codes.
-Each batch is trained in **two phases** (§2 of the paper); the regularisation phase has two moves.
-
-**1 · Reconstruction phase** — encoder $E$ and decoder $G$ minimise the reconstruction error
-(Bernoulli negative log-likelihood, summed over the 784 pixels):
-$$
-\mathcal{L}_{\text{rec}} = \mathbb{E}_{x\sim p_d}\Big[-\textstyle\sum_i x_i \log \hat x_i + (1-x_i)\log(1-\hat x_i)\Big],
-\qquad \hat x = G(E(x))
-$$
-
-**2 · Regularisation phase** — the minimax game of a GAN, with the encoder as the generator:
-$$
-\min_E \max_D \;\; \mathbb{E}_{z\sim p(z)}\,\log D(z) \;+\; \mathbb{E}_{x\sim p_d}\,\log\!\big(1 - D(E(x))\big)
-$$
-
-*2a · Discriminator move* — $D$ learns to output 1 on prior samples and 0 on codes (codes detached):
-$$
-\mathcal{L}_D = -\,\mathbb{E}_{z\sim p(z)}\,\log D(z) \;-\; \mathbb{E}_{x\sim p_d}\,\log\!\big(1 - D(E(x))\big)
-$$
-
-*2b · Generator move* — the encoder learns to make $D$ take its codes for prior samples
-(the non-saturating form, whose gradient does not vanish while $D$ wins):
-$$
-\mathcal{L}_G = -\,\mathbb{E}_{x\sim p_d}\,\log D(E(x))
-$$
-
-The AAE never needs the formula of $p(z)$, only samples of it — which is why it can impose a swiss roll,
-where a VAE (whose KL term needs $\log p(z)$) cannot.
+$q(z) = \int q(z\mid x)\,p_d(x)\,dx$ is made to match a chosen prior $p(z)$ by a GAN played on the codes:
+$\min_E \max_D \; \mathbb{E}_{z\sim p(z)}\log D(z) + \mathbb{E}_{x\sim p_d}\log(1 - D(E(x)))$.
+Each batch runs these phases, in this order — the formulas are the trainer's own losses (`aae/losses.py`),
+with this run's settings:
 """
+OBJECTIVE_OUTRO_MD = (
+    "The AAE never needs the formula of $p(z)$, only samples of it — which is why it can impose a swiss roll, "
+    "where a VAE (whose KL term needs $\\log p(z)$) cannot."
+)
+PHASE_LOSS_WORDS = {
+    "reconstruction": "encoder E and decoder G minimise the reconstruction error of x̂ = G(E(x)) "
+                      "(σ(l) = the decoder's pixel probabilities).",
+    "discriminator": "D learns to output 1 on prior samples and 0 on codes (the codes are detached: the encoder "
+                     "does not move).",
+    "generator": "the encoder learns to make D take its codes for prior samples (the non-saturating form, "
+                 "whose gradient does not vanish while D wins).",
+}
+R1_WORDS = "This run's recipe adds the R1 gradient penalty, which keeps D(z) smooth where the prior lives."
 
 GOOD_LOOKS_LIKE_MD = rf"""
 - **Reconstruction loss** falls fast, then slowly. With a 2-D code it stays well above zero:
@@ -202,9 +221,23 @@ GOOD_LOOKS_LIKE_MD = rf"""
 # --------------------------------------------------------------------------------------- runs
 
 WATCHING = (
-    ":material/visibility: Watching a run started in another tab or browser. You see it live; the controls here act on "
-    "the same shared run."
+    "**Watching** a run another browser controls: you see it live; its controls stay with its owner. "
+    "The owner can hand you control with a control link."
 )
+WATCHING_SIDEBAR = ":material/visibility: Watching this {title} run (no controls here)."
+CONTROL_GRANTED = "You now control run `{run_id}` too (its control link)."
+HELP_CONTROL_LINK = "A link that gives whoever opens it control of this run. Share it only with a co-teacher."
+CONTROL_LINK_WORDS = (
+    "Whoever opens this link can pause, step, reset and save this run. The share link above only lets people "
+    "watch."
+)
+NO_RUN_IN_TAB = "**No training run yet** in this tab (Train or Compare page)."
+REATTACH_TITLE = "**Runs this browser started** (their link was lost): open one to control it again."
+HELP_REATTACH = "Show this run again in this tab, with its controls."
+NO_MODEL = "This run has no model to show."
+URL_SETTING_IGNORED = "A setting in the link was ignored: {error}"
+CHECKPOINT_UNREADABLE = "That checkpoint cannot be read: {error}"
+
 RUN_GONE = (
     "Run `{run_id}` is not on this server any more (the server restarted, or nobody looked at it for an "
     "hour). Its last weights may be in the autosave folder, offered under *Start from*. Press Start for "
@@ -271,7 +304,7 @@ HELP_CMP_RESET = "Stop this comparison and start a fresh one from random weights
 HELP_CMP_SPEED = "Cap the training speed (batches per second, each batch trains all three models)."
 HELP_CMP_AXES = (
     "All three panels always share their axes. p(z) window: the prior's plot window (codes outside it are "
-    "drawn on its edge). Every code: wide enough for all codes — a plain AE's codes can sprawl far beyond p(z)."
+    "counted by markers at its edge). Every code: wide enough for all codes — a plain AE's codes can sprawl far beyond p(z)."
 )
 HELP_CMP_MAP = "Which dots the probe map shows: one model's codes (to aim at its gaps), or a sample of p(z)."
 HELP_CMP_PROBE = "Drag the probe, click, or focus the map and use the arrow keys: all three decoders decode this z."

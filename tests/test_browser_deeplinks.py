@@ -1,0 +1,92 @@
+"""Deep links in a real Chromium: every page opened fresh by its URL — by the first visitor of a
+fresh server, with and without ``?run=`` / ``?compare=`` — shows the app's own navigation and wide
+frame on the first load and attaches the run; each link is opened in a new browser context."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from browser import exception_texts, serving, wait_for_app, wait_until
+
+pytestmark = pytest.mark.browser
+
+NAV_TITLES = ("Train", "Compare AE · VAE · AAE", "Latent explorer")
+WIDE_PX = 900                # the main column at a 1400-px viewport: wide ≈ 1100 px with the sidebar, narrow ≈ 736
+
+
+@pytest.fixture(scope="module")
+def fresh_server(server_env, tmp_path_factory):
+    """A server nobody has visited yet: its first visitor comes through a deep link."""
+    with serving(server_env, tmp_path_factory.mktemp("fresh-server") / "streamlit.log") as url:
+        yield url
+
+
+def open_fresh(browser, url: str):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(url)
+    wait_for_app(page)
+    page.locator("h1").first.wait_for()
+    return page
+
+
+def assert_frame(page, title: str) -> None:
+    """The app's navigation (not Streamlit's file list), the wide layout and the page's own title."""
+    nav = page.locator("[data-testid='stSidebarNav']")
+    nav.first.wait_for()
+    text = nav.inner_text()
+    assert all(t in text for t in NAV_TITLES), text
+    assert "dashboard" not in text.lower(), f"Streamlit's file list: {text!r}"
+    width = page.evaluate("() => document.querySelector(\"[data-testid='stMainBlockContainer']\")"
+                          ".getBoundingClientRect().width")
+    assert width > WIDE_PX, f"narrow page: {width} px"
+    assert title in page.locator("h1").first.inner_text()
+    assert not exception_texts(page)
+
+
+def test_first_visitor_on_a_deep_link_gets_the_frame(browser, fresh_server):
+    page = open_fresh(browser, f"{fresh_server}/compare")
+    try:
+        assert_frame(page, "AE vs VAE vs AAE")
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("path, title", [("/", "Train an adversarial"), ("/train", "Train an adversarial"),
+                                         ("/compare", "AE vs VAE vs AAE"), ("/explorer", "Latent explorer")])
+def test_every_page_opened_by_its_url_shows_the_frame(browser, fresh_server, path, title):
+    page = open_fresh(browser, fresh_server + path)
+    try:
+        assert_frame(page, title)
+    finally:
+        page.context.close()
+
+
+def test_share_links_attach_their_runs_on_the_first_load(browser, fresh_server):
+    owner = open_fresh(browser, f"{fresh_server}/train")
+    try:
+        owner.locator(".st-key-ctl_step").get_by_role("button").click()
+        run_id = wait_until(lambda: (m := re.search(r"[?&]run=(\w+)", owner.url)) and m[1], 180, "a Train run")
+        owner.goto(f"{fresh_server}/compare?run={run_id}")
+        wait_for_app(owner)
+        owner.locator(".st-key-cmp_step").get_by_role("button").click()
+        compare_id = wait_until(lambda: (m := re.search(r"[?&]compare=(\w+)", owner.url)) and m[1], 180,
+                                "a Compare run")
+        links = [(f"/train?run={run_id}", "Train an adversarial", run_id),
+                 (f"/compare?compare={compare_id}", "AE vs VAE vs AAE", compare_id),
+                 (f"/explorer?run={run_id}&compare={compare_id}", "Latent explorer", compare_id)]
+        for link, title, shown in links:
+            page = open_fresh(browser, fresh_server + link)
+            try:
+                assert_frame(page, title)
+                wait_until(lambda: shown in page.locator(".st-key-aae_status").inner_text(), 90,
+                           f"{link}: the sidebar reports run {shown}")
+                assert "Watching" in page.locator("[data-testid='stSidebar']").inner_text()
+            finally:
+                page.context.close()
+        status = owner.locator(".st-key-aae_status").inner_text()
+        assert "Train run" in status and "Compare run" in status and compare_id in status
+    finally:
+        owner.context.close()
