@@ -44,6 +44,7 @@ __all__ = [
     "decoder_samples",
     "default_validation_size",
     "load_table",
+    "measured_rows",
     "paper_rows",
     "log_likelihood",
     "run",
@@ -60,7 +61,8 @@ DECODE_BATCH = 1000             # codes decoded at a time (memory stays flat for
 PARZEN_BLOCK = 500              # test points × samples per block (progress is told per block)
 TABLE_PATH = Path(__file__).resolve().parent.parent / "checkpoints" / "likelihood_table.json"
 TABLE_FORMAT = 1
-# The key in a checkpoint's metadata ``extra`` that says which training digits were held out.
+# The key in a checkpoint's metadata ``extra`` that says which training digits were held out:
+# {"n": V, "seed": s, "n_train": N}, the arguments of `validation_split`.
 HELD_OUT_KEY = "likelihood_validation"
 
 PAPER_MNIST = "MNIST (full: 60,000 train / 10,000 test)"
@@ -194,29 +196,38 @@ def write_table(rows: list[dict[str, Any]], *, path: str | os.PathLike = TABLE_P
     return out
 
 
+def measured_rows(path: str | os.PathLike = TABLE_PATH) -> list[dict[str, Any]]:
+    """Our rows from the table file, each with the file's shared context merged in ([] if there
+    is no file; ``ValueError`` if it is damaged)."""
+    p = Path(path)
+    if not p.is_file():
+        return []
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{p.name}: not valid JSON ({e})") from None
+    if not isinstance(doc, dict) or doc.get("format") != TABLE_FORMAT or not isinstance(doc.get("rows"), list):
+        raise ValueError(f"{p.name}: not a likelihood table of format {TABLE_FORMAT}")
+    shared = {k: v for k, v in doc.items() if k not in ("format", "rows")}
+    rows = []
+    for row in doc["rows"]:
+        if not isinstance(row, dict) or not {"model", "mean", "stderr"} <= set(row):
+            raise ValueError(f"{p.name}: every row needs model, mean and stderr, got {row!r}")
+        rows.append({**shared, **row})
+    return rows
+
+
 def load_table(path: str | os.PathLike = TABLE_PATH) -> list[dict[str, Any]]:
     """The rows a page shows: ours (measured, from ``path``) first, then the paper's.
 
     Every row has ``model``, ``mean``, ``stderr`` (nats), ``dataset`` (which data it was measured
-    on), ``source`` (who measured it) and ``ours`` (bool); our rows also carry ``samples``,
-    ``sigma``, ``n_test``, ``n_validation``, ``steps``, ``preset``, ``latent_dim`` and ``date``.
-    A missing table file gives the paper's rows only; a damaged one raises ``ValueError``.
+    on), ``samples``, ``source`` (who measured it) and ``ours`` (bool); ours also carry ``sigma``,
+    ``n_train``, ``n_validation``, ``n_test``, ``preset``, ``latent_dim``, ``steps``, ``seed`` and
+    ``date`` (as written by benchmarks/likelihood.py). A missing table file gives the paper's rows
+    only; a damaged one raises ``ValueError``.
     """
-    rows: list[dict[str, Any]] = []
-    p = Path(path)
-    if p.is_file():
-        try:
-            doc = json.loads(p.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise ValueError(f"{p.name}: not valid JSON ({e})") from None
-        if not isinstance(doc, dict) or doc.get("format") != TABLE_FORMAT or not isinstance(doc.get("rows"), list):
-            raise ValueError(f"{p.name}: not a likelihood table of format {TABLE_FORMAT}")
-        shared = {k: v for k, v in doc.items() if k not in ("format", "rows")}
-        for row in doc["rows"]:
-            if not isinstance(row, dict) or not {"model", "mean", "stderr"} <= set(row):
-                raise ValueError(f"{p.name}: every row needs model, mean and stderr, got {row!r}")
-            rows.append({**shared, "source": "this project (benchmarks/likelihood.py)", **row, "ours": True})
-    return rows + paper_rows()
+    ours = [{"source": "this project (benchmarks/likelihood.py)", **r, "ours": True} for r in measured_rows(path)]
+    return ours + paper_rows()
 
 
 def paper_rows() -> list[dict[str, Any]]:
@@ -284,8 +295,8 @@ def _plan(a: argparse.Namespace) -> _Plan:
 
     if a.device not in DEVICES and not re.fullmatch(r"cuda:\d+", a.device):
         raise ArgumentError(f"--device must be one of {', '.join(DEVICES)} or cuda:N, got {a.device!r}")
-    if a.json is not None and Path(a.json).is_dir():
-        raise ArgumentError(f"--json {a.json} is a folder; give a file name")
+    if a.json is not None and (Path(a.json).is_dir() or not Path(a.json).parent.is_dir()):
+        raise ArgumentError(f"--json {a.json}: give a file name in an existing folder")
     meta = read_metadata(a.checkpoint)                       # cheap: no tensors yet
     cfg = meta["config_obj"]
     device = resolve_device(a.device)                        # ConfigError when absent
@@ -299,7 +310,8 @@ def _plan(a: argparse.Namespace) -> _Plan:
         raise ArgumentError(f"--test {a.test:,} is more than the {n_test:,} test digits of {name}")
     recorded = (meta.get("extra") or {}).get(HELD_OUT_KEY)
     same_data = name == cfg.data.name
-    if isinstance(recorded, dict) and same_data and a.validation in (None, recorded.get("n")):
+    if isinstance(recorded, dict) and same_data and recorded.get("n_train") == n_train \
+            and a.validation in (None, recorded.get("n")):
         n_val, split_seed, held_out = int(recorded["n"]), int(recorded.get("seed", 0)), True
     else:
         n_val = a.validation if a.validation is not None else default_validation_size(n_train)
@@ -308,6 +320,11 @@ def _plan(a: argparse.Namespace) -> _Plan:
         raise ArgumentError(f"--validation {n_val:,} leaves no training digits: {name} has {n_train:,}")
     _, val_idx = validation_split(n_train, n_val, seed=split_seed)
     ck = load_checkpoint(a.checkpoint, device=device)
+    try:  # one code through the decoder: a kind whose decoder wants more than z cannot be sampled here
+        with torch.no_grad():
+            ck.model.decode(torch.zeros(1, cfg.model.latent_dim, device=device))
+    except (TypeError, RuntimeError) as e:
+        raise ArgumentError(f"a {cfg.model.kind.upper()} cannot be sampled from p(z) alone ({e})") from None
     return _Plan(ck=ck, data=data, dataset=name, device=device, validation=data.train_images[val_idx],
                  test=data.test_images[:a.test] if a.test is not None else data.test_images,
                  held_out=held_out)

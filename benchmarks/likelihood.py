@@ -62,6 +62,11 @@ def train_one(kind: str, data, fit_idx: torch.Tensor, *, preset: str, steps: int
     return model.eval(), config, time.perf_counter() - t0
 
 
+def _row_key(row: dict) -> tuple:
+    """Rows of one measurement: a re-run with --append replaces the old row instead of adding one."""
+    return tuple(row.get(k) for k in ("model", "dataset", "preset", "steps", "samples", "seed"))
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--dataset", default="mnist-5k")
@@ -69,9 +74,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=1000, help="training batches per model (the same for both)")
     p.add_argument("--samples", type=int, default=L.PAPER_SAMPLES)
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS), help="train only these models")
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1, help="torch intra-op threads on the CPU")
     p.add_argument("--out", default=str(L.TABLE_PATH), help="the table's JSON file")
+    p.add_argument("--append", action="store_true",
+                   help="keep the file's other rows (a row of the same model, data, preset, steps, samples and "
+                        "seed is replaced)")
     p.add_argument("--save", default=None, help="also save both models as checkpoints in this folder")
     p.add_argument("--no-progress", action="store_true")
     a = p.parse_args(argv)
@@ -90,16 +99,21 @@ def main(argv: list[str] | None = None) -> int:
           f"{a.preset} preset, {LATENT_DIM}-D Gaussian prior, {a.steps:,} steps of batch {TrainConfig.batch_size} "
           f"per model; {a.samples:,} samples; {device_description(device)}")
 
+    context = {"dataset": a.dataset, "samples": a.samples, "preset": a.preset, "latent_dim": LATENT_DIM,
+               "prior": "gaussian", "steps": a.steps, "batch_size": TrainConfig.batch_size, "n_train": len(fit_idx),
+               "n_validation": n_val, "n_test": len(test), "device": device_description(device),
+               "date": datetime.date.today().isoformat(),
+               "command": " ".join(["python -m benchmarks.likelihood", *(sys.argv[1:] if argv is None else argv)])}
     rows = []
     for seed in a.seeds:
-        for kind in KINDS:
+        for kind in a.kinds:
             model, config, train_s = train_one(kind, data, fit_idx, preset=a.preset, steps=a.steps, seed=seed,
                                                device=str(device), quiet=a.no_progress)
             prior = prior_from_config(config.prior, LATENT_DIM)
             result = L.log_likelihood(model, prior, validation, test, samples=a.samples, seed=seed, device=device)
             rows.append({"model": kind.upper(), "mean": round(result.mean, 2), "stderr": round(result.stderr, 2),
-                         "sigma": round(result.sigma, 4), "seed": seed, "train_seconds": round(train_s, 1),
-                         "eval_seconds": round(result.seconds, 1)})
+                         "sigma": round(result.sigma, 4), "seed": seed, **context,
+                         "train_seconds": round(train_s, 1), "eval_seconds": round(result.seconds, 1)})
             print(f"  {kind.upper()} seed {seed}: {result.mean:.1f} ± {result.stderr:.1f} nats, σ = {result.sigma:.4g} "
                   f"(trained {train_s:.0f} s, scored {result.seconds:.0f} s)")
             if a.save:
@@ -107,23 +121,21 @@ def main(argv: list[str] | None = None) -> int:
                     Path(a.save) / f"{kind}-8d-{a.preset}-seed{seed}", model, config, step=a.steps, half=True,
                     description=f"{kind.upper()}, 8-D Gaussian prior, {a.preset} preset, {a.steps} steps on "
                                 f"{a.dataset} minus {n_val} validation digits (benchmarks/likelihood.py)",
-                    extra={L.HELD_OUT_KEY: {"n": n_val, "seed": split_seed}})
+                    extra={L.HELD_OUT_KEY: {"n": n_val, "seed": split_seed, "n_train": n_train}})
                 print(f"    saved {path}")
 
     print("\nParzen log-likelihood of the test set (nats, mean ± standard error over test digits)")
-    for kind in KINDS:
+    for kind in a.kinds:
         mine = [r for r in rows if r["model"] == kind.upper()]
         line = ", ".join(f"{r['mean']:.1f} ± {r['stderr']:.1f}" for r in mine)
         median = f"  (median {statistics.median(r['mean'] for r in mine):.1f})" if len(mine) > 1 else ""
         print(f"  ours  {kind.upper():<4} {a.dataset:<10} {line}{median}")
     for r in L.paper_rows():
         print(f"  paper {r['model']:<26} {r['mean']:.0f} ± {r['stderr']:g}   {r['source']}")
-    out = L.write_table(
-        rows, path=a.out, dataset=a.dataset, samples=a.samples, preset=a.preset, latent_dim=LATENT_DIM,
-        prior="gaussian", steps=a.steps, batch_size=TrainConfig.batch_size, n_train=len(fit_idx),
-        n_validation=n_val, n_test=len(test), device=device_description(device),
-        date=datetime.date.today().isoformat(),
-        command=" ".join(["python -m benchmarks.likelihood", *(sys.argv[1:] if argv is None else argv)]))
+    if a.append:
+        fresh = {_row_key(r) for r in rows}
+        rows = [r for r in L.measured_rows(a.out) if _row_key(r) not in fresh] + rows
+    out = L.write_table(rows, path=a.out)
     print(f"wrote {out}")
     return 0
 

@@ -163,7 +163,7 @@ def checkpoints(tmp_path_factory):
                        model=ModelConfig(kind="aae", preset="small", latent_dim=3))
     model = seeded_model(config.model, 0)
     plain = save_checkpoint(folder / "plain", model, config, step=0)
-    held = save_checkpoint(folder / "held", model, config, step=0, extra={L.HELD_OUT_KEY: {"n": 50, "seed": 1}})
+    held = save_checkpoint(folder / "held", model, config, step=0, extra={L.HELD_OUT_KEY: {"n": 50, "seed": 1, "n_train": 1000}})
     return {"plain": plain.with_suffix(""), "held": held.with_suffix(""), "folder": folder}
 
 
@@ -227,7 +227,8 @@ def test_cli_bad_input_exits_2_with_one_line_before_any_work(checkpoints, capsys
 def test_cli_missing_checkpoint_json_folder_and_absent_gpu_exit_2(checkpoints, capsys, monkeypatch):
     monkeypatch.setattr(L, "log_likelihood", lambda *a, **k: pytest.fail("work started despite a bad argument"))
     cases = [([str(checkpoints["folder"] / "nothing")], "metadata file not found"),
-             ([str(checkpoints["plain"]), "--json", str(checkpoints["folder"])], "is a folder"),
+             ([str(checkpoints["plain"]), "--json", str(checkpoints["folder"])], "give a file name"),
+             ([str(checkpoints["plain"]), "--json", str(checkpoints["folder"] / "no" / "x.json")], "existing folder"),
              (["--samples", "10"], "the following arguments are required: checkpoint")]
     if not torch.cuda.is_available():
         cases.append(([str(checkpoints["plain"]), "--device", "cuda"], "PyTorch sees no CUDA GPU"))
