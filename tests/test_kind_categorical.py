@@ -297,3 +297,13 @@ def test_a_reduction_checkpoint_round_trips(dataset, tmp_path):
     assert torch.equal(loaded.model.heads_weight, tr.model.heads_weight.detach())
     x = to_float(dataset.test_images[:3])
     assert torch.allclose(loaded.model.encode(x), tr.model.encode(x).detach(), atol=1e-6)
+
+
+def test_classifying_from_a_weights_copy_matches_the_model():
+    from aae.kinds.categorical import classify_with_weights
+    model = seeded_model(ModelConfig(kind="semi_supervised", n_classes=10), 3).eval()
+    weights = [(m.weight.detach().numpy(), m.bias.detach().numpy()) for m in model.encoder.net
+               if isinstance(m, torch.nn.Linear)]
+    x = torch.rand(4, 784)
+    np.testing.assert_allclose(classify_with_weights(weights, x.numpy(), n_classes=10),
+                               model.classify(x).detach().numpy(), atol=1e-5)

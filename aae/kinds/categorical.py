@@ -171,6 +171,18 @@ class SemiSupervisedAAE(CategoricalAAE):
         return torch.softmax(self.baseline(x.reshape(x.shape[0], -1)), dim=1)
 
 
+def classify_with_weights(weights, images: Any, *, n_classes: int) -> np.ndarray:
+    """q(y|x) (B, n) of images (B, 28, 28) or (B, 784) in [0, 1], from a copy of the encoder's Linear
+    weights (``ModelView.encoder_weights``): the y head's logits are the first n outputs of the
+    encoder's last layer, then a softmax. Equals ``CategoricalAAE.classify`` to float32 rounding;
+    pages use it for a drawn digit without touching the live model."""
+    from ..viz import mlp_forward
+    x = np.asarray(images, np.float32).reshape(np.asarray(images).shape[0], -1)         # (B, 784)
+    logits = mlp_forward(weights, x)[:, :n_classes]                                     # (B, n)
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
 # --------------------------------------------------------------------------------- phases
 
 def one_hot_samples(tr: "Trainer", n: int) -> torch.Tensor:
