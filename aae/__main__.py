@@ -1,18 +1,25 @@
 """Command line: ``python -m aae {train,eval,likelihood,pretrain,download,bench} ...``.
 
     python -m aae train --model aae --prior mog10 --steps 3000 --out runs/aae-mog10
+    python -m aae train --resume runs/aae-mog10 --steps 6000   # continue a run (after a crash too)
     python -m aae eval checkpoints/aae-mog10
     python -m aae likelihood runs/aae-8d         # Parzen log-likelihood of the test set (paper Table 1)
-    python -m aae pretrain                      # regenerates the shipped checkpoints/
+    python -m aae pretrain --shipped            # regenerates the shipped checkpoints/
     python -m aae download mnist                # full MNIST (needs the network)
     python -m aae bench --steps 200             # steps/s of each model on this machine
 
-Bad arguments exit with status 2 and a one-line reason.
+Every path and number is checked before any work: bad input exits with status 2 and a one-line
+reason. ``train`` autosaves its checkpoint every 30 s (``--autosave-every``), so a crash loses at most
+that much; a run that blows up (the job's rule, ``aae.jobs.guard``) stops with status 3, its last good
+weights saved.
+Checkpoints go where ``--out`` says (default: the save folder, ``$AAE_SAVE_DIR`` or
+``~/.cache/aae-lab/checkpoints``); an existing one is only replaced with ``--overwrite``.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -22,13 +29,24 @@ from .kinds import kind_names
 from .priors import PRIORS
 
 EXIT_USAGE = 2
-REPO_CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
+EXIT_DIVERGED = 3
+MAX_STEPS = 10**9                 # more than a year of training at 40 steps/s
+AUTOSAVE_EVERY_S = 30.0           # a crash loses at most this much training (+ one save)
+GOOD_WEIGHTS_EVERY = 25           # steps between in-memory copies of healthy weights (restored on a blow-up)
 
 # The shipped checkpoints: 2-D small models on mnist-5k (see checkpoints/README.md).
-PRETRAINED: dict[str, tuple[str, str]] = {
+PRETRAINED: dict[str, tuple] = {  # name -> (kind, prior[, {"model": {...}, "train": {...}} overrides])
     **{f"aae-{name}": ("aae", name) for name in PRIORS},
     "ae": ("ae", "gaussian"),
     "vae-gaussian": ("vae", "gaussian"),
+    # label-conditioned (paper §2.3: each digit to its own component) and supervised (§4: style and content)
+    "labelled-mog10": ("labelled_aae", "mog10"),
+    "labelled-swiss_roll": ("labelled_aae", "swiss_roll"),
+    "supervised-aae": ("supervised_aae", "gaussian"),
+    # the categorical AAE (paper §5-§7) on mnist-5k: 100 of its 4,500 training labels; 30 clusters
+    "semi-supervised-100": ("semi_supervised", "gaussian", {"train": {"label_fraction": 100 / 4500}}),
+    "clustering-30": ("clustering", "gaussian", {"model": {"n_classes": 30}}),
+    "reduction": ("reduction", "gaussian", {}),
 }
 CLASSIFIER_NAME = "digit-classifier"  # scores decoded samples on the Compare page (aae.classifier)
 PRETRAIN_STEPS = 6000  # ≈ 130 epochs of mnist-5k: every prior's fit ratio has settled by then
@@ -36,6 +54,10 @@ PRETRAIN_STEPS = 6000  # ≈ 130 epochs of mnist-5k: every prior's fit ratio has
 
 class UsageError(Exception):
     """Bad input from the command line: printed as one line, exit status 2."""
+
+
+class Diverged(Exception):
+    """Training blew up (``aae.jobs.guard``): printed as one line, exit status 3."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,14 +70,27 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     t = sub.add_parser("train", help="train one model and save a checkpoint")
-    t.add_argument("--model", default="aae", choices=list(kind_names()))
+    t.add_argument("--model", default="aae", choices=list(kind_names()), type=lambda s: s.replace("-", "_"),
+                   help="model kind (semi-supervised = semi_supervised)")
+    t.add_argument("--n-classes", type=int, default=ModelConfig.n_classes,
+                   help="categorical kinds: classes or clusters of q(y|x)")
+    t.add_argument("--labels", type=int, default=None, metavar="N",
+                   help="semi-supervised kinds: N labelled training digits, the same number per class "
+                        "(default: every label)")
+    t.add_argument("--eta", type=float, default=TrainConfig.eta,
+                   help="reduction kinds: cluster heads closer than this are pushed apart")
     t.add_argument("--prior", default="gaussian", choices=list(PRIORS))
     t.add_argument("--prior-scale", type=float, default=1.0)
     t.add_argument("--dataset", default="mnist-5k")
     t.add_argument("--preset", default="small", choices=["small", "paper"])
     t.add_argument("--encoder", default="deterministic", choices=["deterministic", "gaussian", "universal"])
-    t.add_argument("--latent-dim", type=int, default=2)
-    t.add_argument("--steps", type=int, default=3000)
+    t.add_argument("--latent-dim", "--style-dim", dest="latent_dim", type=int, default=2,
+                   help="size of the code z (the supervised AAE's style: 2 to drag it on the pad, 15 in the paper)")
+    t.add_argument("--label-fraction", type=float, default=None, metavar="F",
+                   help="share of each class's training digits whose label the label-using kinds read, in [0, 1] "
+                        "(default: every label; the paper's label-conditioned run: 0.2)")
+    t.add_argument("--steps", type=int, default=3000, help="total steps of the run (with --resume: including "
+                                                           "those already done)")
     t.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     t.add_argument("--lr-recon", type=float, default=TrainConfig.lr_recon)
     t.add_argument("--lr-disc", type=float, default=None, help="default: per prior (aae.train.PRIOR_RECIPES)")
@@ -65,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--d-penalty", type=float, default=None,
                    help="R1 gradient penalty weight on D (0: none; default: per prior, aae.train.PRIOR_RECIPES)")
     t.add_argument("--beta1", type=float, default=None,
-                   help="Adam beta1 of the adversarial phases (default: per prior, aae.train.PRIOR_RECIPES)")
+                   help="Adam beta1 of the adversarial phases, in (0, 1) (default: per prior, aae.train.PRIOR_RECIPES)")
     t.add_argument("--weight-decay", type=float, default=TrainConfig.weight_decay,
                    help="decoupled weight decay of the reconstruction phase")
     t.add_argument("--input-dropout", type=float, default=TrainConfig.input_dropout,
@@ -73,21 +108,37 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="auto")
     t.add_argument("--data-dir", default=None, help="data folder (default: $AAE_DATA_DIR or ~/.cache/aae-lab)")
-    t.add_argument("--out", default=None, help="checkpoint path without extension (default runs/MODEL-PRIOR)")
+    t.add_argument("--out", default=None, help="checkpoint path without extension (default: the save folder "
+                                               "$AAE_SAVE_DIR or ~/.cache/aae-lab/checkpoints, MODEL-PRIOR; "
+                                               "with --resume: the resumed checkpoint)")
+    t.add_argument("--overwrite", action="store_true", help="replace an existing checkpoint at --out")
+    t.add_argument("--resume", default=None, metavar="CHECKPOINT",
+                   help="continue this checkpoint's run (its weights, step and settings; Adam restarts) "
+                        "up to --steps")
+    t.add_argument("--autosave-every", type=float, default=AUTOSAVE_EVERY_S, metavar="SECONDS",
+                   help=f"save the checkpoint every SECONDS while training (default {AUTOSAVE_EVERY_S:g}; 0: only "
+                        f"at the end)")
     t.add_argument("--half", action="store_true", help="store float16 weights")
     t.add_argument("--no-progress", action="store_true")
 
     e = sub.add_parser("eval", help="print the metrics of a checkpoint")
     e.add_argument("checkpoint")
     e.add_argument("--dataset", default=None, help="evaluate on another dataset than the one trained on")
-    e.add_argument("--data-dir", default=None)
+    e.add_argument("--data-dir", default=None, help="data folder (default: $AAE_DATA_DIR or ~/.cache/aae-lab; "
+                                                    "never a folder named in the checkpoint)")
 
     from . import likelihood
     likelihood.add_arguments(sub.add_parser(
         "likelihood", help="Parzen-window log-likelihood of the test set under decoder samples (paper Table 1)"))
 
-    pt = sub.add_parser("pretrain", help="regenerate the shipped checkpoints")
-    pt.add_argument("--out", default=str(REPO_CHECKPOINTS))
+    pt = sub.add_parser("pretrain", help="regenerate the shipped checkpoints (with --shipped) or train the same "
+                                         "models into a folder of your own")
+    where = pt.add_mutually_exclusive_group()
+    where.add_argument("--out", default=None, help="folder to write them to (default: the save folder's "
+                                                   "pretrained/)")
+    where.add_argument("--shipped", action="store_true",
+                       help="replace the shipped checkpoints in the repository's checkpoints/ folder")
+    pt.add_argument("--overwrite", action="store_true", help="replace existing checkpoints in --out")
     pt.add_argument("--steps", type=int, default=PRETRAIN_STEPS)
     pt.add_argument("--only", nargs="+", choices=[*PRETRAINED, CLASSIFIER_NAME], default=None)
     pt.add_argument("--device", default="auto")
@@ -103,49 +154,120 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _check_steps(steps: int, flag: str = "--steps") -> None:
+    if not 1 <= steps <= MAX_STEPS:
+        raise UsageError(f"{flag} must be an integer in [1, {MAX_STEPS:,}], got {steps}")
+
+
+def _check_dir_arg(value: str | None, flag: str) -> None:
+    if value is not None and (value.strip() == "" or "\x00" in value):
+        raise UsageError(f"{flag} must be a folder path (not empty, no NUL)")
+
+
 def _progress(total: int, desc: str, disable: bool):
     from tqdm import tqdm
     return tqdm(total=total, desc=desc, unit="step", dynamic_ncols=True, disable=disable, file=sys.stderr)
 
 
-def _train_fit(model, prior, data, n: int = 500) -> float:
-    """Prior-fit ratio on training images (for choosing weights, so held-out digits stay unseen)."""
+def _train_fit(model, prior, data, n: int = 1000) -> float:
+    """The referee on training images (for choosing weights, so held-out digits stay unseen): the
+    k-NN two-sample accuracy of ``n`` codes against ``n`` fixed prior samples (0.5 = cannot tell)."""
+    import numpy as np
     import torch
 
     from . import metrics as M
-    x = data.train_images[:n].reshape(n, -1).float().div(255).to(next(model.parameters()).device)
+    from .data import to_float
+    x = to_float(data.train_images[:n]).to(next(model.parameters()).device)
     model.eval()
     with torch.no_grad():
         codes = model.encode(x).cpu().numpy()
     model.train()
     g = torch.Generator().manual_seed(7)
-    return M.prior_fit_ratio(codes, prior.sample(n, generator=g).numpy(), prior.sample(n, generator=g).numpy())
+    if not np.isfinite(codes).all():
+        return 1.0
+    return M.referee_accuracy(codes, prior.sample(n, generator=g).numpy(), k=15, folds=5)
 
 
-def train_run(config: RunConfig, steps: int, *, desc: str = "train", quiet: bool = False, keep_best: bool = False):
-    """Train ``steps`` batches with a progress bar; returns (model, prior, dataset, metrics).
+class _Autosave:
+    """Saves the run's checkpoint every ``every`` seconds of training (0: never) at ``out``."""
 
+    clock = staticmethod(time.monotonic)
+
+    def __init__(self, out: Path | None, config: RunConfig, every: float, *, half: bool, target: int) -> None:
+        self.out, self.config, self.every, self.half, self.target = out, config, every, half, target
+        self.last = self.clock()
+        self.saved_step: int | None = None
+
+    def maybe(self, model, step: int, losses: dict[str, float]) -> None:
+        if self.out is None or self.every <= 0 or self.clock() - self.last < self.every:
+            return
+        self.save(model, step, losses)
+
+    def save(self, model, step: int, metrics: dict[str, float], **extra) -> Path | None:
+        if self.out is None:
+            return None
+        from .checkpoints import save_checkpoint
+        path = save_checkpoint(self.out, model, self.config, step=step, metrics=metrics, half=self.half,
+                               extra={"target_steps": self.target, **extra}, overwrite=True)  # the run's own file
+        self.last = self.clock()
+        self.saved_step = step
+        return path
+
+
+def train_run(config: RunConfig, steps: int, *, desc: str = "train", quiet: bool = False, keep_best: bool = False,
+              start=None, autosave: _Autosave | None = None):
+    """Train up to step ``steps`` with a progress bar; returns (model, prior, dataset, metrics).
+
+    ``start``: a ``LoadedCheckpoint`` to continue (its weights and step; Adam's moments are not
+    saved, so they restart). ``autosave`` saves on a timer. A blow-up (``aae.jobs.guard``) restores the
+    last healthy weights, saves them through ``autosave`` and raises ``Diverged``.
     ``keep_best`` (AAE): adversarial training oscillates, so keep the weights whose codes of
-    training digits fit p(z) best over the second half of the run, checked every ``every`` steps.
+    training digits the referee tells least from p(z) over the second half of the run, checked
+    every ``every`` steps.
     """
+    from collections import deque
+
     from . import metrics as M
     from .data import load_dataset
+    from .jobs.guard import Guard
     from .priors import prior_from_config
     from .train import Trainer, seeded_model
 
     data = load_dataset(config.data.name, root=config.data.root, seed=config.data.seed)
     prior = prior_from_config(config.prior, config.model.latent_dim)
-    model = seeded_model(config.model, config.train.seed)
+    model = start.model if start is not None else seeded_model(config.model, config.train.seed)
+    first = start.step if start is not None else 0
     trainer = Trainer(model, prior, data.train_images, data.train_labels, config=config.train)
+    if first:
+        trainer.step_count = first
+        # a fresh stream of batches for the continued run (the same seed would replay the first ones)
+        trainer.generator.manual_seed((config.train.seed * 1_000_003 + first) % 2**63)
     every = max(1, min(250, steps // 20))
     best_fit, best_state = float("inf"), None
+    guard = Guard(watch_codes=False)  # the job's rule (aae.jobs.guard); codes are not computed per step here
+    good: deque[tuple[int, dict]] = deque(maxlen=2)   # the older one predates any trouble by ≥ 25 steps
     with _progress(steps, desc, quiet) as bar:
-        for i in range(steps):
-            m = trainer.step()
-            if (i + 1) % every == 0 or i + 1 == steps:
+        bar.update(first)
+        for i in range(first, steps):
+            try:
+                m = trainer.step()
+            except KeyboardInterrupt:
+                path = autosave.save(model, trainer.step_count, {}, stopped="interrupted") if autosave else None
+                raise KeyboardInterrupt(f"interrupted at step {trainer.step_count:,}"
+                                        + (f"; saved in {path}" if path else "")) from None
+            reason = _non_finite(m) or guard.observe_losses(i + 1, m)
+            if reason is not None:
+                raise Diverged(f"training blew up at step {i + 1}: {reason}"
+                               + _keep_good_weights(model, good, autosave, start))
+            if (i + 1) % GOOD_WEIGHTS_EVERY == 0 and guard.healthy:
+                good.append((i + 1, {k: v.detach().clone() for k, v in model.state_dict().items()}))
+            if autosave is not None:
+                autosave.maybe(model, i + 1, m)
+            # the referee is a k-NN fit of 2,000 points: only run it for a bar someone sees, or to keep the best
+            if ((i + 1) % every == 0 or i + 1 == steps) and (not quiet or keep_best):
                 fit = _train_fit(model, prior, data)
                 shown = {k: f"{v:.3g}" for k, v in m.items() if k in ("recon", "kl", "disc", "gen")}
-                bar.set_postfix(**shown, fit=f"{fit:.2f}")
+                bar.set_postfix(**shown, referee=f"{fit:.2f}")
                 if keep_best and i + 1 >= steps // 2 and fit < best_fit:
                     best_fit = fit
                     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -153,26 +275,109 @@ def train_run(config: RunConfig, steps: int, *, desc: str = "train", quiet: bool
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
-    return model, prior, data, M.evaluate_model(model, prior, data, seed=0)
+    return model, prior, data, _evaluate(model, prior, data)
+
+
+def _evaluate(model, prior, data) -> dict[str, float]:
+    """The shared metrics, then the kind's own held-out figures (e.g. a classifier's error)."""
+    import torch
+
+    from . import metrics as M
+    from .kinds import get_kind
+    from .probes import held_out_settings
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        own = get_kind(model.kind).evaluate(model, settings=held_out_settings(data, device=device))
+    return {**M.evaluate_model(model, prior, data, seed=0), **own}
+
+
+def _non_finite(metrics: dict[str, float]) -> str | None:
+    bad = [k for k, v in metrics.items() if not math.isfinite(v)]
+    return f"the {bad[0]} loss became {metrics[bad[0]]}" if bad else None
+
+
+def _keep_good_weights(model, good, autosave: _Autosave | None, start) -> str:
+    """Restore the older of the last two healthy copies and save it; says where, for the message."""
+    if not good:   # blew up within GOOD_WEIGHTS_EVERY steps: the checkpoint on disk (if any) is older
+        kept = f" in {autosave.out}" if autosave is not None and (start is not None or autosave.saved_step) else ""
+        return f"; the last good checkpoint is the one{kept} from before" if kept else "; nothing was saved"
+    step, state = good[0]
+    model.load_state_dict(state)
+    if autosave is None:
+        return f"; restored the weights of step {step}"
+    path = autosave.save(model, step, {}, stopped="diverged")
+    return f"; the weights of step {step:,} are saved in {path}"
+
+
+def _train_config(a: argparse.Namespace) -> RunConfig:
+    return RunConfig(
+        data=DataConfig(name=a.dataset, root=a.data_dir),
+        prior=PriorConfig(name=a.prior, scale=a.prior_scale),
+        model=ModelConfig(kind=a.model, preset=a.preset, latent_dim=a.latent_dim, encoder=a.encoder,
+                          n_classes=a.n_classes),
+        train=TrainConfig(batch_size=a.batch_size, lr_recon=a.lr_recon, lr_disc=a.lr_disc, lr_gen=a.lr_gen,
+                          beta1=a.beta1, d_input_noise=a.d_noise, disc_steps=a.disc_steps, d_penalty=a.d_penalty,
+                          weight_decay=a.weight_decay, input_dropout=a.input_dropout,
+                          label_fraction=1.0 if a.label_fraction is None else a.label_fraction, eta=a.eta, seed=a.seed,
+                          device=a.device))
 
 
 def _cmd_train(a: argparse.Namespace) -> int:
-    from .checkpoints import save_checkpoint
-    if a.steps < 1:
-        raise UsageError("--steps must be at least 1")
-    config = RunConfig(
-        data=DataConfig(name=a.dataset, root=a.data_dir),
-        prior=PriorConfig(name=a.prior, scale=a.prior_scale),
-        model=ModelConfig(kind=a.model, preset=a.preset, latent_dim=a.latent_dim, encoder=a.encoder),
-        train=TrainConfig(batch_size=a.batch_size, lr_recon=a.lr_recon, lr_disc=a.lr_disc, lr_gen=a.lr_gen,
-                          beta1=a.beta1, d_input_noise=a.d_noise, disc_steps=a.disc_steps, d_penalty=a.d_penalty,
-                          weight_decay=a.weight_decay, input_dropout=a.input_dropout, seed=a.seed,
-                          device=a.device))
+    from .checkpoints import load_checkpoint, prepare_save_target, remove_stale_temporaries, save_root
+    from .data import load_dataset
+    from .priors import prior_from_config
+    from .train import check_prior_compatible
+
+    # -- every check before any work
+    _check_steps(a.steps)
+    if not (math.isfinite(a.autosave_every) and 0 <= a.autosave_every <= 86_400):
+        raise UsageError(f"--autosave-every must be a number of seconds in [0, 86400], got {a.autosave_every}")
+    _check_dir_arg(a.data_dir, "--data-dir")
+    if a.out is not None and a.out.strip() == "":
+        raise UsageError("--out must not be empty (leave it out for the default)")
+    start = None
+    if a.resume is not None:
+        if a.resume.strip() == "":
+            raise UsageError("--resume must name a checkpoint")
+        remove_stale_temporaries(Path(a.resume).parent)   # completes a save a crash interrupted
+        start = load_checkpoint(a.resume)
+        config = start.config
+        # the checkpoint's settings, this machine's device and data folder (never the file's)
+        config = config.replace(data=config.data.replace(root=a.data_dir),
+                                train=config.train.replace(device=a.device))
+        resume_path = Path(a.resume)
+        if resume_path.suffix in (".json", ".safetensors"):
+            resume_path = resume_path.with_suffix("")
+        out = Path(a.out) if a.out is not None else resume_path
+        same = out.resolve() == resume_path.resolve()
+        if start.step >= a.steps:
+            print(f"{a.resume} is already at step {start.step:,} of {a.steps:,}: nothing to train")
+            return 0
+    else:
+        config = _train_config(a)
+        out = Path(a.out) if a.out is not None else save_root() / f"{a.model}-{a.prior}"
+        same = False
+    out = prepare_save_target(out, overwrite=a.overwrite or same)
+    check_prior_compatible(config.model.kind, prior_from_config(config.prior, config.model.latent_dim))
+    data = load_dataset(config.data.name, root=config.data.root, seed=config.data.seed)  # a missing dataset: exit 2 now
+    if a.labels is not None and a.label_fraction is not None:
+        raise UsageError("give --labels N or --label-fraction F, not both")
+    if start is None and a.labels is not None:
+        n_train = int(data.train_labels.shape[0])
+        if not 1 <= a.labels <= n_train:
+            raise UsageError(f"--labels must be in [1, {n_train}] for {config.data.name}, got {a.labels}")
+        config = config.replace(train=config.train.replace(label_fraction=a.labels / n_train))
+
     t0 = time.perf_counter()
-    model, _, _, metrics = train_run(config, a.steps, desc=f"{a.model}/{a.prior}", quiet=a.no_progress)
-    out = Path(a.out or f"runs/{a.model}-{a.prior}")
-    path = save_checkpoint(out, model, config, step=a.steps, metrics=metrics, half=a.half)
-    print(f"trained {a.steps} steps in {time.perf_counter() - t0:.1f} s; saved {path}")
+    autosave = _Autosave(out, config, a.autosave_every, half=a.half, target=a.steps)
+    desc = f"{config.model.kind}/{config.prior.name}"
+    if start is not None:
+        print(f"resuming {a.resume} at step {start.step:,} (its settings; Adam restarts)", file=sys.stderr)
+    model, _, _, metrics = train_run(config, a.steps, desc=desc, quiet=a.no_progress, start=start,
+                                     autosave=autosave)
+    path = autosave.save(model, a.steps, metrics, complete=True)
+    done = a.steps - (start.step if start is not None else 0)
+    print(f"trained {done} steps in {time.perf_counter() - t0:.1f} s; saved {path}")
     _print_metrics(metrics)
     return 0
 
@@ -183,6 +388,9 @@ def _print_metrics(metrics: dict[str, float]) -> None:
         "recon_error": "reconstruction error (MSE per pixel)",
         "knn_acc": "k-NN accuracy of held-out codes (k=5)",
         "d_acc": "discriminator accuracy (0.5: fooled)",
+        "test_error": "held-out error of q(y|x) (clusters named by the paper's rule)",
+        "baseline_error": "held-out error of the NN baseline (same labels)",
+        "purity": "cluster purity of held-out digits",
     }
     for key, value in metrics.items():
         print(f"  {labels.get(key, key):<56} {value:.4f}")
@@ -193,33 +401,43 @@ def _cmd_eval(a: argparse.Namespace) -> int:
     from .checkpoints import load_checkpoint
     from .data import load_dataset
     from .priors import prior_from_config
+    _check_dir_arg(a.data_dir, "--data-dir")
     ck = load_checkpoint(a.checkpoint)
     cfg = ck.config
     name = a.dataset or cfg.data.name
-    data = load_dataset(name, root=a.data_dir or cfg.data.root, seed=cfg.data.seed)
+    # the data folder is this machine's (--data-dir or the default), never one a checkpoint names
+    data = load_dataset(name, root=a.data_dir, seed=cfg.data.seed)
     prior = prior_from_config(cfg.prior, cfg.model.latent_dim)
     print(f"{a.checkpoint}: {cfg.model.kind.upper()} ({cfg.model.preset}, {cfg.model.latent_dim}-D code), "
           f"prior {cfg.prior.name}, trained {ck.step} steps on {cfg.data.name}; evaluated on {name}")
-    _print_metrics(M.evaluate_model(ck.model, prior, data, seed=0))
+    _print_metrics(_evaluate(ck.model, prior, data))
     return 0
 
 
 def _cmd_pretrain(a: argparse.Namespace) -> int:
-    from .checkpoints import save_checkpoint
-    out = Path(a.out)
-    for name in a.only or [*PRETRAINED, CLASSIFIER_NAME]:
+    from .checkpoints import SHIPPED_DIR, prepare_save_target, save_checkpoint, save_root
+    _check_steps(a.steps)
+    if a.out is not None and a.out.strip() == "":
+        raise UsageError("--out must not be empty (leave it out for the default)")
+    out = SHIPPED_DIR if a.shipped else Path(a.out) if a.out is not None else save_root() / "pretrained"
+    names = a.only or [*PRETRAINED, CLASSIFIER_NAME]
+    for name in names:  # every target checked before hours of training
+        prepare_save_target(out / name, overwrite=a.overwrite or a.shipped, allow_shipped=a.shipped)
+    for name in names:
         if name == CLASSIFIER_NAME:
             from .classifier import pretrain_classifier
             path, acc = pretrain_classifier(out / name)
             print(f"{name}: held-out accuracy {acc:.3f} -> {path}")
             continue
-        kind, prior = PRETRAINED[name]
-        config = RunConfig(prior=PriorConfig(name=prior), model=ModelConfig(kind=kind),
-                           train=TrainConfig(device=a.device))
+        kind, prior, *more = PRETRAINED[name]
+        over = more[0] if more else {}
+        config = RunConfig(prior=PriorConfig(name=prior), model=ModelConfig(kind=kind, **over.get("model", {})),
+                           train=TrainConfig(device=a.device, **over.get("train", {})))
         model, _, _, metrics = train_run(config, a.steps, desc=name, quiet=a.no_progress, keep_best=(kind == "aae"))
         path = save_checkpoint(out / name, model, config, step=a.steps, metrics=metrics, half=True,
                                description=f"{kind.upper()}, {PRIORS[prior].display_name} prior, "
-                                           f"{a.steps} steps on mnist-5k")
+                                           f"{a.steps} steps on mnist-5k",
+                               overwrite=a.overwrite or a.shipped, allow_shipped=a.shipped)
         print(f"{name}: " + ", ".join(f"{k} {v:.3f}" for k, v in metrics.items()) + f" -> {path}")
     return 0
 
@@ -247,6 +465,8 @@ def _cmd_bench(a: argparse.Namespace) -> int:
     from .data import load_dataset
     from .priors import make_prior
     from .train import Trainer, device_description, resolve_device, seeded_model
+    _check_steps(a.steps)
+    TrainConfig(device=a.device)  # a bad device name: exit 2 with the config's message
     device = resolve_device(a.device)
     data = load_dataset("synthetic")
     print(f"training steps/s on {device_description(device)}, batch {TrainConfig.batch_size}")
@@ -287,11 +507,17 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         return COMMANDS[args.command](args)
     except (UsageError, ConfigError, CheckpointError, DatasetUnavailable) as e:
-        print(f"python -m aae: error: {' '.join(str(e).split())}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        return _fail(e, EXIT_USAGE)
+    except Diverged as e:
+        return _fail(e, EXIT_DIVERGED)
+    except KeyboardInterrupt as e:
+        print(str(e) or "interrupted", file=sys.stderr)
         return 130
+
+
+def _fail(e: Exception, status: int) -> int:
+    print(f"python -m aae: error: {' '.join(str(e).split())}", file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":
