@@ -36,6 +36,7 @@ import errno
 import hashlib
 import json
 import math
+import numbers
 import os
 import platform
 import re
@@ -415,8 +416,9 @@ def save_checkpoint(path: str | os.PathLike, model: Autoencoder, config: RunConf
         raise CheckpointError(f"step must be an integer in [0, 2**53), got {_short(step)}")
     if not isinstance(description, str) or len(description) > 2_000:
         raise CheckpointError("the description must be text of at most 2,000 characters")
-    stored = {k: float(v) for k, v in (metrics or {}).items()
-              if isinstance(k, str) and _is_number(v) and math.isfinite(float(v))}
+    stored = {k: float(v) for k, v in (metrics or {}).items()   # numbers.Real: NumPy scalars too
+              if isinstance(k, str) and isinstance(v, numbers.Real) and not isinstance(v, bool)
+              and math.isfinite(float(v))}
     tensors = {k: (v.detach().to("cpu", torch.float16 if half else torch.float32)).contiguous()
                for k, v in model.state_dict().items()}
     weights = st_save(tensors, metadata={"format_version": str(FORMAT_VERSION), "step": str(step)})

@@ -409,7 +409,7 @@ def test_names_of_letters_digits_and_spaces_are_fine(save_root):
 
 
 def test_an_existing_name_is_replaced_only_when_asked(save_root):
-    path, model, cfg = saved(save_root, name="mine", step=5)
+    _, model, cfg = saved(save_root, name="mine", step=5)
     before = {p.name: p.read_bytes() for p in save_root.iterdir()}
     with pytest.raises(CheckpointError, match="already exists"):
         resolve_save_path("", "mine")
@@ -493,6 +493,13 @@ def test_a_checkpoint_never_says_where_to_write(tmp_path):
 
 
 # -- the pair commits as one unit ----------------------------------------------------------------
+
+def test_numpy_metrics_are_kept_and_non_finite_ones_left_out(tmp_path):
+    import numpy as np
+
+    saved(tmp_path, metrics={"a": np.float32(0.5), "b": np.float64(2.0), "c": math.nan, "d": 3})
+    assert load_checkpoint(tmp_path / "ck").metrics == {"a": 0.5, "b": 2.0, "d": 3.0}
+
 
 def test_the_json_records_the_weights_hash(tmp_path):
     import hashlib
