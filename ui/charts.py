@@ -10,9 +10,9 @@ change, and a Components-v2 wrapper around plotly.js with ``Plotly.react`` first
 prior — everything that changes per refresh travels in named ``datasets`` (pyarrow tables).
 
 Everything runs inside live fragments a few times a second: axis ranges are fixed from the prior's
-bounds, and whatever depends only on the prior — the p(z) shading — is computed once and cached.
-The background (p(z) shading, D(z) colours) is one small PNG image under the plot rather than
-contour or heatmap traces, so the browser draws an image instead of recomputing contours.
+bounds, and whatever depends only on the prior is computed once and cached — the p(z) shading is
+one small PNG whose URL never changes (a browser blanks an image mark while a new URL loads). The
+D(z) map, which changes every couple of seconds, is a grid of rect marks that Vega updates in place.
 """
 
 from __future__ import annotations
@@ -76,6 +76,7 @@ class Layers:
     discriminator: bool = False
     arrows: bool = False
     marginals: bool = False
+    components: bool = False     # p(z) shaded per component, each in its class's colour (labelled runs)
 
     @classmethod
     def from_names(cls, names) -> "Layers":
@@ -127,6 +128,22 @@ def prior_shade_uri(name: str, scale: float = 1.0, boost: float = 1.0) -> str:
     return data_uri(rgba)
 
 
+@functools.lru_cache(maxsize=8)
+def component_shade_uri(name: str, scale: float = 1.0) -> str:
+    """p(z) with each component shaded in its class's colour, where the most of a cell's mass comes
+    from (a label-conditioned run asks digit k to go to component k), as a cached PNG data URI
+    like ``prior_shade_uri``."""
+    from aae.kinds.labelled import component_density
+    dens = component_density(make_prior(name, dim=2, scale=scale), PRIOR_GRID)          # (10, R, R)
+    owner = dens.argmax(axis=0)[::-1]                                                   # rows: descending z₂
+    alpha = (PRIOR_SHADE_ALPHA * 255 * np.sqrt(np.clip(dens.sum(axis=0), 0, 1)))[::-1]
+    palette = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in DIGIT_COLORS], np.uint8)
+    rgba = np.empty(owner.shape + (4,), np.uint8)
+    rgba[..., :3] = palette[owner % len(palette)]
+    rgba[..., 3] = alpha.astype(np.uint8)
+    return data_uri(rgba)
+
+
 @functools.lru_cache(maxsize=16)
 def prior_preview_png(name: str, scale: float = 1.0) -> bytes:
     """A small picture of p(z) (grey on white, light frame) for the prior selector."""
@@ -152,8 +169,9 @@ def d_cells(d_grid: np.ndarray, lo: float, hi: float, cells: int = D_CELLS) -> d
     grid = np.stack([np.interp(centres, src, c) for c in rows.T], axis=1)         # (cells z₂, cells z₁)
     j, i = np.meshgrid(np.arange(cells), np.arange(cells))                        # i: z₂ row, j: z₁ column
     overlap = D_CELL_OVERLAP * (hi - lo) / cells                                 # hides anti-aliased seams
-    return {"z1": edges[j].ravel(), "z1_end": np.minimum(edges[j + 1] + overlap, hi).ravel(), "z2": edges[i].ravel(),
-            "z2_end": np.minimum(edges[i + 1] + overlap, hi).ravel(), "d": grid.ravel().astype(np.float32)}
+    return {"z1": edges[j].ravel(), "z1_end": np.minimum(edges[j + 1] + overlap, hi).ravel(),
+            "z2": edges[i].ravel(), "z2_end": np.minimum(edges[i + 1] + overlap, hi).ravel(),
+            "d": grid.ravel().astype(np.float32)}
 
 
 def image_grid_html(images: np.ndarray, ncols: int, *, name: str, alt: str) -> str:
@@ -280,7 +298,8 @@ def latent_spec(snap, layers: Layers, class_names: tuple[str, ...] | None = None
     if layers.prior:
         datasets["background"] = pa.table({
             "z1": [plo], "z2": [plo], "z1_end": [phi], "z2_end": [phi],
-            "url": [prior_shade_uri(prior.name, float(prior.scale), D_PRIOR_SHADE_BOOST if show_d else 1.0)]})
+            "url": [component_shade_uri(prior.name, float(prior.scale)) if layers.components else
+                    prior_shade_uri(prior.name, float(prior.scale), D_PRIOR_SHADE_BOOST if show_d else 1.0)]})
         main_layers.append({"data": {"name": "background"}, "mark": {"type": "image", "aspect": False, "clip": True},
                             "encoding": {"x": x, "y": y, **box, "url": {"field": "url", "type": "nominal"}}})
     colour = {"field": "class", "type": "nominal", "title": None,
