@@ -411,6 +411,11 @@ def test_saving_never_replaces_an_existing_checkpoint(app_test, tmp_path):
     _assert_clean(at)
     assert "already exists" in _texts(at.error)
     assert saved.read_bytes() == first
+    at.checkbox(key=state.K.SAVE_REPLACE).check().run()               # the explicit choice
+    at.button(key="ctl_save").click().run()
+    _assert_clean(at)
+    assert "Checkpoint saved" in _texts(at.success) and saved.read_bytes() != first
+    assert at.checkbox(key=state.K.SAVE_REPLACE).value is False       # for that one save only
 
 
 # ------------------------------------------------------------------------------------ the setup table

@@ -218,7 +218,7 @@ def test_no_streamlit_exception_on_any_page(page, streamlit_server):
     open_train_page(page, streamlit_server)
     links = page.locator("[data-testid='stSidebarNav'] a")
     hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
-    assert len(hrefs) == 3, hrefs
+    assert len(hrefs) >= 3, hrefs
     for href in hrefs:
         target = href if href.startswith("http") else f"{streamlit_server}/{href.lstrip('/')}"
         page.goto(target)

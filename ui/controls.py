@@ -229,12 +229,20 @@ def _step(spec: RunSpec, phase_only: bool) -> None:
     job = _controlled(spec.slot) or new_run(spec, True)
     if job is None:
         return
+    before = job.peek().version
     try:
         (job.step_phase() if phase_only else job.step_batch()).result(timeout=STEP_TIMEOUT_S)
     except TimeoutError:
         state.flash("info", texts.STEP_WAITS)
+        return
     except RuntimeError as e:
         state.flash("warning", f"Could not step: {e}")
+        return
+    # the step's own snapshot is published right after the step: the page that follows shows it
+    try:
+        job.wait_for(lambda s: s.version > before and s.codes is not None, timeout=COMMAND_TIMEOUT_S)
+    except TimeoutError:
+        pass
 
 
 def _on_prior_change(spec: RunSpec) -> None:
@@ -273,6 +281,7 @@ def _save_popover(job: TrainingJob | None, snap: Snapshot | None, spec: RunSpec)
         st.text_input("Folder", key=state.K.SAVE_DIR, placeholder=str(ckpt.save_root()), help=texts.HELP_SAVE_DIR)
         st.text_input("Name", key=state.K.SAVE_NAME, placeholder=default_name(snap, _save_kind(job, snap)),
                       help=texts.HELP_SAVE_NAME)
+        st.checkbox("Replace a checkpoint of that name", key=state.K.SAVE_REPLACE, help=texts.HELP_SAVE_REPLACE)
         if snap.active:
             st.button("Save checkpoint", key=spec.k("save"), on_click=_save, args=(job.id,), type="primary",
                       help=texts.HELP_SAVE)
@@ -307,12 +316,10 @@ def _save(job_id: str) -> None:
         return
     snap = job.peek()
     kind = _save_kind(job, snap)
-    folder, name = state.save_request()
+    folder, name, replace = state.save_request()
     try:
-        # An existing name is refused: the job's save cannot replace a checkpoint yet, so there is
-        # no "replace" choice to offer.
-        target = ckpt.resolve_save_path(folder.strip(), name.strip() or default_name(snap, kind))
-        path = job.save(target, kind=kind).result(timeout=SAVE_TIMEOUT_S)
+        target = ckpt.resolve_save_path(folder.strip(), name.strip() or default_name(snap, kind), overwrite=replace)
+        path = job.save(target, kind=kind, overwrite=replace).result(timeout=SAVE_TIMEOUT_S)
     except ckpt.CheckpointError as e:
         state.flash("error", f"Could not save the checkpoint: {e}")
         return
@@ -320,6 +327,7 @@ def _save(job_id: str) -> None:
         state.flash("error", texts.SAVE_FAILED)
         return
     state.set_last_saved(path)
+    state.assign(state.K.SAVE_REPLACE, False)       # the choice is for one save, never a standing one
     state.flash("success", f"Checkpoint saved: `{path}` (and its `.safetensors`). Download it from the Save menu.")
 
 

@@ -68,6 +68,7 @@ class K:
     LAYERS = key("view", "layers")              # list of layer names shown on the latent plot
     SAVE_DIR = key("save", "dir")
     SAVE_NAME = key("save", "name")
+    SAVE_REPLACE = key("save", "replace")       # the explicit choice to replace a checkpoint of that name
     SAVE_MODEL = key("save", "model")           # which model of a lockstep run to save
     CMP_PRIOR = key("setup", "compare", "prior")
     CMP_SPEED = key("controls", "compare", "speed")
@@ -97,7 +98,7 @@ _URL_READ = key("aae", "url", "read")   # the setup fields were read from the UR
 
 def _defaults() -> dict[str, Any]:
     return {K.SPEED: speed_label(None), K.LAYERS: [LAYER_PRIOR], K.SAVE_DIR: "", K.SAVE_NAME: "",
-            K.CMP_PRIOR: "gaussian", K.CMP_SPEED: speed_label(None), K.CMP_AXES: "prior",
+            K.SAVE_REPLACE: False, K.CMP_PRIOR: "gaussian", K.CMP_SPEED: speed_label(None), K.CMP_AXES: "prior",
             K.CMP_MAP: "ae", K.EXP_GRID_N: 12, K.EXP_FROM: "class:1", K.EXP_TO: "class:0", K.EXP_STEPS: 10}
 
 
@@ -573,10 +574,10 @@ def pop_flashes() -> list[tuple[str, str]]:
     return st.session_state.pop(_FLASH, [])
 
 
-def save_request() -> tuple[str, str]:
-    """(folder, name) as typed into the Save menu (raw: ``ui.controls`` checks them)."""
+def save_request() -> tuple[str, str, bool]:
+    """(folder, name, replace) as typed into the Save menu (raw: ``ui.controls`` checks them)."""
     ss = st.session_state
-    return str(ss.get(K.SAVE_DIR) or ""), str(ss.get(K.SAVE_NAME) or "")
+    return str(ss.get(K.SAVE_DIR) or ""), str(ss.get(K.SAVE_NAME) or ""), bool(ss.get(K.SAVE_REPLACE))
 
 
 def set_last_saved(path: str | None) -> None:

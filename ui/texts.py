@@ -104,6 +104,10 @@ HELP_SAVE_DIR = (
     "if missing). Folders elsewhere are refused unless the server was started with AAE_ALLOW_ANY_SAVE_DIR=1."
 )
 HELP_SAVE_MODEL = "Which of the run's models to save."
+HELP_SAVE_REPLACE = (
+    "Off: a name that is already taken is refused. On: this one save replaces the checkpoint of that name "
+    "(never a shipped one)."
+)
 SAVE_NOT_YOURS = "Only the browser that controls this run can save it."
 SAVE_FAILED = "Could not save the checkpoint: the server could not write it there. Try another folder or name."
 HELP_OWN_RUN = (
