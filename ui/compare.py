@@ -163,8 +163,6 @@ def panels(snap: Snapshot) -> None:
     """The status line, one latent scatter per model on shared axes, the legend and the table."""
     with st.container(key="cmp_status"):
         st.markdown(live.status_line(snap, per_step=" (each trains all three)") + f" · run `{snap.job_id}`")
-    if snap.error:
-        st.error(snap.error)
     live.queued_notice(snap)
     if not snap.models:
         st.info(texts.LOADING)

@@ -120,6 +120,18 @@ def new_train_run(paused: bool) -> TrainingJob | None:
 TRAIN = controls.RunSpec(slot=state.TRAIN, new_run=new_train_run)
 
 
+def run_or_stop(job: TrainingJob | None, slot: state.Slot, no_run: str) -> Snapshot:
+    """The guard clause of a training page: without a run, say what to press (``no_run``), offer the
+    runs this browser started in ``slot``, and stop the page; with one, its banner and snapshot."""
+    if job is None:
+        st.info(no_run)
+        reattach_offers(slot)
+        st.stop()
+    snap = state.run_snapshot(job)
+    run_banner(snap)
+    return snap
+
+
 def run_banner(snap: Snapshot) -> None:
     """A failed or ended run says so above the live view (the sidebar repeats it on every page)."""
     if snap.status == FAILED and snap.error:
