@@ -30,9 +30,6 @@ import argparse
 import json
 import os
 import re
-import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,13 +40,14 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-APP_IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+sys.path.insert(0, str(ROOT / "tests"))
+from browser import APP_IDLE, free_port, launch, stop_server, wait_until  # noqa: E402  (the tests' browser helpers)
+
 SETTLE_S = 3.0            # seconds dropped at the start of each throughput window (page load / unload)
 LOG_INTERVAL_S = 0.5      # the server logs every run's step this often
 MEMORY_SAMPLE_S = 5.0
-FRAGMENTS = ("_latent_panel", "_metrics_panel", "_detail_panel", "_recon_panel", "_idle_watch")
+PAGE_TIMEOUT_S = 120      # a page load on a machine whose cores are busy with other work
+FRAGMENTS = ("latent_panel", "metrics_panel", "detail_panel", "recon_panel")   # ui.widgets, run by ui.live
 
 
 # =================================================================================== server side
@@ -122,27 +120,10 @@ def serve(log_path: str, streamlit_args: list[str]) -> None:
 
 # =================================================================================== driver side
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def read_log(path: Path) -> list[dict]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def wait_until(condition, timeout: float, what: str, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
 
 
 def scatter_points(page) -> int:
@@ -165,6 +146,10 @@ def choose(page, key: str, option_text: str) -> None:
         try:
             page.wait_for_selector(APP_IDLE, state="attached")
             box = page.locator(f".st-key-{key} input[role='combobox']")
+            if (box.input_value() or "").startswith(option_text):
+                return                       # already chosen (e.g. the default)
+            if not box.is_visible():
+                page.get_by_text("Run setup:").click()       # the setup expander is closed
             box.click()
             box.fill(option_text)            # filters the list down to the wanted option
             page.get_by_role("option", name=option_text).first.click(timeout=5_000)
@@ -247,12 +232,12 @@ def main() -> None:
            "AAE_CHECKPOINT_DIRS": str(work / "checkpoints")}
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    chromium = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     results: dict[str, object] = {"checkpoint": f"{ckpt_name} ({'shipped' if shipped else 'stand-in'})"}
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)   # not part of the timing
+        browser = launch(p)                                  # not part of the timing
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(PAGE_TIMEOUT_S * 1000)
         t_launch = time.monotonic()
         server = subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve()), "--serve", str(log_path), "dashboard.py",
@@ -277,8 +262,6 @@ def main() -> None:
             page.goto(url)
             page.wait_for_selector(APP_IDLE, state="attached", timeout=120_000)
             t_page = time.monotonic()
-            page.get_by_text("Run setup:").click()
-            page.wait_for_selector(APP_IDLE, state="attached")
             choose(page, "setup_start_from", ckpt_name)
             page.wait_for_selector(APP_IDLE, state="attached")
             t_click = time.monotonic()
@@ -374,11 +357,7 @@ def main() -> None:
             results["benchmark run's final step"] = steps[-1] if steps else None
         finally:
             browser.close()
-            try:
-                os.killpg(server.pid, signal.SIGTERM)
-                server.wait(15)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                os.killpg(server.pid, signal.SIGKILL)
+            stop_server(server)
 
     print(f"\nAAE Lab live-UI benchmark ({os.cpu_count()} cores; logs in {work})")
     for key, value in results.items():
