@@ -12,11 +12,13 @@ decoder samples, the protocol of Goodfellow et al. (2014, ``parzen_ll.py``) that
 3. Report the mean test log-likelihood (1/M) Σ_m log p_σ*(x_m) ± its standard error std/√M, in nats.
 
 The paper itself trusts the number only loosely: a Parzen estimate has high variance and works
-poorly in high dimensions (Goodfellow et al. 2014, §5), and it can rank models in the opposite
-order of their true log-likelihood (Theis et al. 2015, "A note on the evaluation of generative
-models"). The math lives in `aae.metrics` (`choose_parzen_sigma`, `parzen_log_likelihood`); this
-module runs the protocol on a model, gives the ``python -m aae likelihood`` command its arguments,
-and keeps the measured table (``checkpoints/likelihood_table.json``) beside the paper's rows.
+poorly in high dimensions, and was used for want of a better one (Goodfellow et al. 2014, §5);
+Theis et al. (2015, "A note on the evaluation of generative models") show that it says little
+about the true log-likelihood: k-means centres of the training set outscore real digits.
+
+The math lives in `aae.metrics` (`choose_parzen_sigma`, `parzen_log_likelihood`); this module
+runs the protocol on a model, gives the ``python -m aae likelihood`` command its arguments, and
+keeps the measured table (``checkpoints/likelihood_table.json``) beside the paper's rows.
 
 Nothing happens at import: torch and the data are imported inside functions.
 """
@@ -30,29 +32,30 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 __all__ = [
-    "ArgumentError",
-    "LikelihoodResult",
     "PAPER_ROWS",
     "PAPER_SAMPLES",
     "TABLE_PATH",
+    "ArgumentError",
+    "LikelihoodResult",
     "add_arguments",
     "decoder_samples",
     "default_validation_size",
     "load_table",
+    "log_likelihood",
     "measured_rows",
     "paper_rows",
-    "log_likelihood",
     "run",
     "validation_split",
     "write_table",
 ]
 
-PAPER_SAMPLES = 10_000          # decoder samples in the paper's Table 1 (its "10K" column)
+PAPER_SAMPLES = 10_000          # decoder samples behind the paper's Table 1 numbers
 MAX_SAMPLES = 200_000           # 200k samples × 784 float32 pixels ≈ 0.6 GB: a guard, not a protocol
 # Goodfellow et al. hold out the last 10,000 of MNIST's 60,000 training digits for σ: a sixth.
 VALIDATION_SHARE = 1 / 6
@@ -66,7 +69,7 @@ TABLE_FORMAT = 1
 HELD_OUT_KEY = "likelihood_validation"
 
 PAPER_MNIST = "MNIST (full: 60,000 train / 10,000 test)"
-# Makhzani et al. 2015, Table 1, MNIST column (10K samples), mean ± standard error in nats. The
+# Makhzani et al. 2015, Table 1, MNIST with 10,000 samples, mean ± standard error in nats. The
 # same numbers are quoted in Yeung et al. 2017 (Table 2); the first four are Goodfellow et al.
 # 2014's Table 1. The paper has no VAE row: "VAE, same architecture" is Yeung et al.'s VAE⁻, a
 # VAE with the AAE's 784-1000-1000-8 networks, measured with the same protocol.
@@ -109,7 +112,7 @@ class LikelihoodResult:
 def default_validation_size(n_train: int) -> int:
     """How many training digits to hold out for σ: a sixth, at most 10,000 (Goodfellow et al.'s
     10,000 of 60,000). ``default_validation_size(4500) == 750``."""
-    return max(1, min(MAX_VALIDATION, int(round(n_train * VALIDATION_SHARE))))
+    return max(1, min(MAX_VALIDATION, round(n_train * VALIDATION_SHARE)))
 
 
 def validation_split(n_train: int, n_validation: int, *, seed: int = 0):

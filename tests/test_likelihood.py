@@ -153,6 +153,16 @@ def test_load_table_without_a_file_gives_the_papers_rows(tmp_path):
         L.load_table(tmp_path / "wrong.json")
 
 
+def test_shipped_table_holds_an_aae_and_a_vae_row_per_preset_measured_on_named_data():
+    ours = [r for r in L.load_table() if r["ours"]]
+    for preset in {r["preset"] for r in ours}:
+        assert {r["model"] for r in ours if r["preset"] == preset} == {"AAE", "VAE"}
+    for r in ours:
+        assert r["dataset"] == "mnist-5k" and r["samples"] == L.PAPER_SAMPLES and r["latent_dim"] == 8
+        assert r["stderr"] > 0 and min(abs(r["sigma"] - s) for s in metrics.DEFAULT_PARZEN_SIGMAS) < 1e-4
+        assert r["date"] and r["steps"] >= 1 and r["command"].startswith("python -m benchmarks.likelihood")
+
+
 # ------------------------------------------------------------------------------------ command line
 
 @pytest.fixture(scope="module")
@@ -163,7 +173,8 @@ def checkpoints(tmp_path_factory):
                        model=ModelConfig(kind="aae", preset="small", latent_dim=3))
     model = seeded_model(config.model, 0)
     plain = save_checkpoint(folder / "plain", model, config, step=0)
-    held = save_checkpoint(folder / "held", model, config, step=0, extra={L.HELD_OUT_KEY: {"n": 50, "seed": 1, "n_train": 1000}})
+    held = save_checkpoint(folder / "held", model, config, step=0,
+                           extra={L.HELD_OUT_KEY: {"n": 50, "seed": 1, "n_train": 1000}})
     return {"plain": plain.with_suffix(""), "held": held.with_suffix(""), "folder": folder}
 
 
