@@ -8,9 +8,11 @@ benchmarks/job_speed_limit.py)."""
 from __future__ import annotations
 
 import dataclasses
+import gc
 import math
 import threading
 import time
+import weakref
 
 import numpy as np
 import pytest
@@ -600,3 +602,168 @@ def test_reaper_forgets_long_idle_ended_jobs(make_registry, dataset):
         assert time.monotonic() < deadline
         keep.snapshot()
         time.sleep(0.02)
+
+
+# -- the referee ---------------------------------------------------------------------------------
+
+def test_the_referee_is_published_on_a_schedule_with_its_curve(make_job):
+    options = dataclasses.replace(OPTIONS, referee_interval=0.05, referee_smoothing=3)
+    job = make_job(options=options)
+    snap = job.wait_for(lambda s: s.view.referee_curve is not None and len(s.view.referee_curve) >= 4, TIMEOUT)
+    view = snap.view
+    assert 0.0 <= view.referee <= 1.0 and view.latest["referee"] == view.referee
+    assert view.referee_smooth == pytest.approx(float(np.mean(view.referee_curve[-3:, 1])), abs=1e-6)
+    assert snap.referee == view.referee and snap.referee_smooth == view.referee_smooth
+    assert np.all(np.diff(view.referee_curve[:, 0]) >= 0) and not view.referee_curve.flags.writeable
+    assert np.isfinite(view.latest["prior_fit"])               # the sliced-Wasserstein ratio stays beside it
+    assert "referee" in snap.history
+
+
+def test_the_referee_waits_for_its_interval(make_job):
+    """Cheap numbers every publish, the k-NN referee only on its schedule (here: once a minute)."""
+    job = make_job(options=dataclasses.replace(OPTIONS, referee_interval=60.0))
+    first = job.wait_for(lambda s: s.view.referee is not None, TIMEOUT)
+    later = job.wait_for(lambda s: s.version >= first.version + 5, TIMEOUT)
+    assert len(later.view.referee_curve) == 1 and later.view.referee == first.view.referee
+
+
+# -- cheap when idle, memory given back -------------------------------------------------------------
+
+def test_the_first_snapshot_brings_codes_before_the_details(make_job, monkeypatch):
+    release = threading.Event()
+    real = job_module.fit_evaluation
+
+    def slow_referee(*args, referee=True, **kwargs):
+        if referee:
+            release.wait(TIMEOUT)
+        return real(*args, referee=referee, **kwargs)
+
+    monkeypatch.setattr(job_module, "fit_evaluation", slow_referee)
+    job = make_job(options=PAUSED_OPTIONS)
+    first = job.wait_for(lambda s: s.codes is not None, TIMEOUT)
+    assert first.details_pending and first.d_grid is None and first.decoder_weights is None
+    assert first.codes.shape == (N_EVAL, 2) and first.samples is not None
+    release.set()
+    full = job.wait_for(lambda s: not s.details_pending, TIMEOUT)
+    assert full.d_grid is not None and full.decoder_weights is not None and full.view.referee is not None
+
+
+def test_a_paused_job_publishes_nothing_until_something_changes(make_job):
+    job = make_job(options=PAUSED_OPTIONS)
+    snap = job.wait_for(lambda s: s.status == "paused" and not s.details_pending, TIMEOUT)
+    # A paused job used to republish every snapshot_interval (0.05 s here): twenty times in a second.
+    with pytest.raises(TimeoutError):
+        job.wait_for(lambda s: s.version > snap.version, timeout=1.0)
+    job.step_batch().result(TIMEOUT)
+    assert job.peek().version > snap.version and job.peek().step == 1
+
+
+def test_an_ended_job_frees_its_model_and_keeps_its_snapshot(make_job):
+    job = make_job()
+    job.wait_for(lambda s: s.step >= 2 and s.decoder_weights is not None, TIMEOUT)
+    model = weakref.ref(job.trainer.model)
+    job.stop(wait=True, timeout=TIMEOUT)
+    gc.collect()
+    assert job.trainer is None and model() is None
+    snap = job.snapshot()
+    assert snap.status == "stopped" and snap.decoder_weights is not None and snap.codes is not None
+
+
+def test_a_job_stopped_before_it_started_builds_nothing(dataset, monkeypatch):
+    built = []
+    monkeypatch.setattr(job_module, "seeded_model", lambda *a, **k: built.append(a))
+    monkeypatch.setattr(job_module, "load_dataset", lambda *a, **k: built.append(a))
+    job = TrainingJob(run_config(), options=OPTIONS)
+    job.stop()
+    job.start()
+    assert job.join(TIMEOUT)
+    assert built == [] and job.snapshot().status == "stopped"
+
+
+def test_create_and_stop_cycles_leave_no_threads_and_no_jobs(make_registry, dataset):
+    config = run_config(kind="ae")
+    model = seeded_model(config.model, 0)  # shared: the cycles are about threads and memory, not training
+    options = dataclasses.replace(OPTIONS, n_eval=10, knn_train_codes=10, n_grid=1)
+    baseline = len(threading.enumerate())
+    registry = make_registry(max_running=1, options=options, idle_forget=0, reap_interval=0.05)
+    for i in range(200):
+        job = registry.create(config, dataset=dataset, model=model)
+        if i % 50 == 0:
+            job.wait_for(lambda s: s.step >= 1, TIMEOUT)  # some train before they stop
+        job.stop(wait=True, timeout=TIMEOUT)
+        assert not job.thread.is_alive()
+    assert registry.jobs() == [] and registry.running_count == 0
+    wait_until(lambda: len(threading.enumerate()) <= baseline)
+
+
+def test_the_registry_keeps_only_the_newest_ended_jobs(make_registry, dataset):
+    registry = make_registry(max_running=1, max_ended=3)
+    model = seeded_model(run_config(kind="ae").model, 0)
+    made = [registry.create(run_config(kind="ae"), dataset=dataset, model=model) for _ in range(6)]
+    for job in made:
+        job.stop(wait=True, timeout=TIMEOUT)
+    assert [j.id for j in registry.jobs()] == [j.id for j in made[-3:]]
+
+
+def test_an_idle_paused_job_is_autosaved_and_unloaded(make_registry, dataset, tmp_path):
+    registry = make_registry(max_running=1, idle_unload=0.3, reap_interval=0.05, autosave_dir=tmp_path,
+                             options=PAUSED_OPTIONS)
+    job = registry.create(run_config(), dataset=dataset)
+    job.wait_for(lambda s: s.status == "paused", TIMEOUT)
+    job.step_batch(2).result(TIMEOUT)
+    assert job.join(TIMEOUT)  # nobody watches it: the reaper unloads it
+    snap = job.peek()
+    assert snap.status == "stopped" and "unloaded" in snap.notice and job.trainer is None
+    assert load_checkpoint(tmp_path / f"run-{job.id}.json").step == 2 == snap.step
+
+
+def test_a_running_job_autosaves_on_its_schedule(make_job, tmp_path):
+    job = make_job(options=dataclasses.replace(OPTIONS, autosave_every=0.2), autosave_dir=tmp_path)
+    wait_until(lambda: (tmp_path / f"run-{job.id}.json").is_file())
+    assert job.peek().status == "running"
+    assert load_checkpoint(tmp_path / f"run-{job.id}.json").step >= 1
+
+
+def test_a_diverged_run_autosaves_its_restored_weights(make_job, tmp_path):
+    holder: dict = {}
+    job = make_job(fault=poison_at(5, holder), start=False, autosave_dir=tmp_path)
+    holder["job"] = job
+    job.start()
+    snap = job.wait_for(lambda s: s.status == "failed", TIMEOUT)
+    assert snap.saved_path == str(tmp_path / f"run-{job.id}.json") and snap.saved_path in snap.error
+    saved = load_checkpoint(snap.saved_path)
+    assert all(torch.isfinite(p).all() for p in saved.model.parameters())
+
+
+# -- divergence and collapse ------------------------------------------------------------------------
+
+def blow_up_at(step: int, holder: dict, factor: float = 1e9):
+    """Scale the decoder's last layer: the reconstruction loss becomes huge but stays finite."""
+    def fault(current: int) -> None:
+        if current == step:
+            with torch.no_grad():
+                holder["job"].trainer.model.decoder.linear_layers()[-1].weight.mul_(factor)
+    return fault
+
+
+def test_a_finite_blow_up_pauses_the_job_and_the_good_weights_come_back(make_job):
+    holder: dict = {}
+    job = make_job(fault=blow_up_at(8, holder), start=False)
+    holder["job"] = job
+    job.start()
+    snap = job.wait_for(lambda s: s.alarm is not None, TIMEOUT)
+    assert snap.status == "paused" and snap.error is None and job.thread.is_alive()
+    assert "reconstruction loss" in snap.alarm and "restore" in snap.alarm
+    assert snap.good_step is not None and snap.good_step <= 8
+    assert job.restore_good_weights().result(TIMEOUT) == snap.good_step
+    restored = job.wait_for(lambda s: s.alarm is None, TIMEOUT)
+    assert restored.status == "paused"
+    job.step_batch(3).result(TIMEOUT)
+    after = job.peek()
+    assert after.alarm is None and after.latest["recon"] < 1e4
+
+
+def test_restore_brings_back_the_initial_weights_before_any_good_ones(make_job):
+    job = make_job(options=PAUSED_OPTIONS)
+    job.wait_for(lambda s: s.status == "paused", TIMEOUT)
+    assert job.restore_good_weights().result(TIMEOUT) == 0  # the initial weights are kept at setup

@@ -209,6 +209,7 @@ class TrainingJob:
         self._alarm: str | None = None
         self._saved_path: str | None = None
         self._good_step: int | None = None
+        self._restored = False                   # the live weights are the kept ones (until the next batch)
         self.device_name = ""
         self._t_publish = self._t_detail = self._t_weights = self._t_referee = -1e9
         self._t_autosave: float | None = None
@@ -475,6 +476,7 @@ class TrainingJob:
             self._last_phase = None
         self._t_run += time.perf_counter() - t0
         self._changed = True
+        self._restored = False
         for k, m in results.items():
             self._check_finite(k, m)
             st = run.states[k]
@@ -680,6 +682,7 @@ class TrainingJob:
             st.last_good = {k: v.detach().to("cpu", copy=True) for k, v in st.trainer.model.state_dict().items()}
 
     def _restore_good_weights(self) -> None:
+        self._restored = True
         for st in self._run.states.values():
             if st.last_good is not None:
                 st.trainer.model.load_state_dict(st.last_good)
@@ -733,7 +736,7 @@ class TrainingJob:
         if do_weights:
             self._t_weights = now
             healthy = all(st.guard.healthy for st in run.states.values())
-            if all_finite and healthy and self._alarm is None and self._status != FAILED:
+            if all_finite and healthy and self._alarm is None and self._status != FAILED and not self._restored:
                 self._snapshot_good_weights()
         tr = run.trainer
         snap = Snapshot(
