@@ -19,6 +19,10 @@ PAGES = (
     ("pages/train.py", "Train", ":material/model_training:"),
     ("pages/compare.py", "Compare AE · VAE · AAE", ":material/compare:"),
     ("pages/explorer.py", "Latent explorer", ":material/explore:"),
+    # the paper's experiments
+    ("pages/semi_supervised.py", "Semi-supervised classification", ":material/school:"),
+    ("pages/clustering.py", "Clustering", ":material/hub:"),
+    ("pages/reduction.py", "Dimensionality reduction", ":material/scatter_plot:"),
 )
 
 st.set_page_config(page_title="AAE Lab", page_icon="🧭", layout="wide")

@@ -416,6 +416,13 @@ def register_slot(slot: Slot) -> Slot:
 
 TRAIN = register_slot(Slot("train", "run", key("setup", "prior"), K.SPEED, "Train"))
 COMPARE = register_slot(Slot("compare", "compare", K.CMP_PRIOR, K.CMP_SPEED, "Compare"))
+# the categorical AAE's pages (ui.categorical_views)
+SEMI = register_slot(Slot("semi", "semi", key("setup", "semi", "prior"), key("controls", "semi", "speed"),
+                          "Semi-supervised"))
+CLUSTERING = register_slot(Slot("clustering", "clustering", key("setup", "clustering", "prior"),
+                                key("controls", "clustering", "speed"), "Clustering"))
+REDUCTION = register_slot(Slot("reduction", "reduction", key("setup", "reduction", "prior"),
+                               key("controls", "reduction", "speed"), "Reduction"))
 
 
 # ------------------------------------------------------------------------------------ the frame

@@ -416,3 +416,77 @@ CMP_SETTINGS = (
     "settings). Shipped models uses the checkpoints' own."
 )
 EXPLORER_BAD_CHECKPOINT = "This checkpoint cannot be loaded: {error}"
+
+# ------------------------------------------------------------- the categorical AAE (paper §5-§7)
+
+SEMI_TITLE = "Semi-supervised classification"
+SEMI_INTRO = (
+    "**Curves:** the held-out error of the AAE's q(y|x) (blue) and of the same network trained on the labelled "
+    "digits alone (red, the paper's NN baseline), both in this run.",
+    "**Start:** every digit teaches the AAE what digits look like (reconstruction, two discriminators); only the "
+    "few labelled ones say which is which.",
+)
+SEMI_NO_RUN = (
+    "No run yet. Choose how many digits keep their label and press **Start training** in the sidebar. "
+    "The error of the AAE and of the baseline trained on the same labels will fall here, live."
+)
+HELP_SEMI_LABELS = (
+    "How many of mnist-5k's 4,500 training digits keep their label: the same number of each class, chosen with "
+    "the seed. The rest are used without labels. Applies to the next run (Reset)."
+)
+HELP_SEED = "Seeds the network's first weights, the batches and which digits keep their labels. Applies to the next run."
+SEMI_CURVE_TITLE = "Held-out error (%) — lower is better"
+SEMI_SERIES = {"test_error": "AAE q(y|x)", "baseline_error": "NN baseline (labels only)"}
+CONFUSION_TITLE = "Confusion matrix of the AAE (rows: true digit, columns: predicted)"
+STYLE_GRID_TITLE = "Style and content (paper Fig. 8)"
+STYLE_GRID_CAPTION = "Each row keeps one style z; each column sets the class y = one-hot(j)."
+STYLE_GRID_ALT = "decoded digits, rows share a style z, columns share a class y"
+DRAW_TITLE = "Draw a digit"
+DRAW_HELP = "Draw a digit with the mouse or a finger: the live run's q(y|x) says which class it thinks it is."
+DRAW_EMPTY = "Draw a digit to see what the AAE thinks it is."
+DRAW_RESULT = "The AAE says **{digit}** ({p:.0%} sure)."
+WAITING_FOR_PROBE = "Waiting for the first measurement of the run (about a second)…"
+RESULTS_TITLE = "Our numbers beside the paper's"
+SEMI_RESULTS_NOTE = (
+    "Paper: full MNIST (50,000 training digits), 784-1000-1000 networks, many epochs. Ours: mnist-5k (4,500 training, "
+    "500 held-out digits), the small 784-512-256 networks, {steps} steps, median of {seeds} seeds "
+    "(benchmarks/categorical.py; README). Error = share of held-out digits classified wrongly."
+)
+CLUSTER_TITLE = "Unsupervised clustering"
+CLUSTER_INTRO = (
+    "**Left of each row:** a cluster head, decoded from y = one-hot(i) with no style (z = 0); **right:** the held-out "
+    "digits the encoder puts in that cluster. No label is ever used to train.",
+    "**The error:** each cluster takes the label of the training digit it is surest of (the paper's rule); a held-out "
+    "digit counts as wrong when its cluster's label is not its own.",
+)
+CLUSTER_NO_RUN = "No run yet. Choose the number of clusters and press **Start training** in the sidebar."
+HELP_N_CLUSTERS = (
+    "How many categories q(y|x) may use. More clusters than digits lets one digit split by style (slanted 1s, "
+    "open 4s), which lowers the error (paper Table 3: 16 and 30). Applies to the next run (Reset)."
+)
+CLUSTER_CURVE_TITLE = "Held-out clustering error (%)"
+CLUSTER_SERIES = {"test_error": "clustering error"}
+HEADS_TITLE = "Cluster heads and their digits"
+HEADS_ALT = "each row: a cluster head, then held-out digits assigned to it"
+HEADS_LABELS = "Label each cluster stands for (cluster→digit): {labels}"
+CLUSTER_RESULTS_NOTE = (
+    "Paper: full MNIST, 1000-1000 networks. Ours: mnist-5k, the small networks, {steps} steps, median of {seeds} "
+    "seeds (benchmarks/categorical.py)."
+)
+REDUCTION_TITLE = "Dimensionality reduction"
+REDUCTION_INTRO = (
+    "**Left:** the 2-D map W_C·y + z of held-out digits: each of n learned cluster heads (crosses) with a cloud of "
+    "style around it. **Right:** the plain 2-D AAE's map of the same digits (its shipped checkpoint).",
+    "**The extra cost:** cluster heads closer than η are pushed apart, so clusters cannot pile up (paper §7).",
+)
+REDUCTION_NO_RUN = "No run yet. Choose the variant and press **Start training** in the sidebar."
+HELP_REDUCTION_VARIANT = (
+    "Unsupervised: no labels at all. With 1,000 labels: a classification phase ties each head to one digit. "
+    "Applies to the next run (Reset)."
+)
+HELP_ETA = "Cluster heads closer than η are pushed apart (the paper's extra cost). Applies to the next run."
+REDUCTION_VARIANTS = {"reduction": "Unsupervised", "reduction_semi": "Semi-supervised (1,000 labels)"}
+REDUCTION_MAP_TITLE = "This run: W_C·y + z"
+REDUCTION_PLAIN_TITLE = "Plain 2-D AAE (shipped checkpoint)"
+REDUCTION_PLAIN_MISSING = "The shipped plain AAE checkpoint is not here, so its map is not shown."
+REDUCTION_METRICS = "5-NN accuracy of the map: **{knn}** · cluster purity: **{purity}** · held-out error: **{err}**"
