@@ -57,8 +57,8 @@ def new_run(paused: bool) -> TrainingJob | None:
 
 
 SPEC = controls.RunSpec(slot=state.COMPARE, new_run=new_run, phases=False, prefix="cmp",
-                        start_label="Train all three", help_play=texts.HELP_CMP_TRAIN, help_step=texts.HELP_CMP_STEP,
-                        help_reset=texts.HELP_CMP_RESET, help_speed=texts.HELP_CMP_SPEED)
+                        start_label="CMP_TRAIN_ALL", help_play="HELP_CMP_TRAIN", help_step="HELP_CMP_STEP",
+                        help_reset="HELP_CMP_RESET", help_speed="HELP_CMP_SPEED")
 
 
 def shipped_names(prior: str) -> dict[str, list[str]]:
@@ -116,7 +116,7 @@ def _vae_can_use(prior: str) -> bool:
 
 
 def _shipped_button() -> None:
-    st.button("Shipped models", icon=":material/inventory_2:", key="cmp_shipped", on_click=controls.new_run,
+    st.button(texts.CMP_SHIPPED, icon=":material/inventory_2:", key="cmp_shipped", on_click=controls.new_run,
               args=(SPEC, True, shipped_run), help=texts.HELP_CMP_SHIPPED, width="stretch")
 
 
@@ -124,13 +124,13 @@ def setup_and_controls(job: TrainingJob | None) -> None:
     """Prior (left), the run's buttons and speed (right), the shared-axes choice."""
     left, right = st.columns([1.1, 3], gap="large")
     with left:
-        controls.prior_select(SPEC, label="Prior p(z) for all three", help=texts.HELP_CMP_PRIOR)
+        controls.prior_select(SPEC, label=texts.CMP_PRIOR_LABEL, help=texts.HELP_CMP_PRIOR)
     with right:
         controls.run_controls(job, SPEC, layout="row", extra=_shipped_button)
         st.caption(texts.CMP_SETTINGS.format(preset=setup.get("preset"), seed=setup.get("seed"),
                                              dataset=DATASETS[setup.get("dataset")].display_name
                                              if setup.get("dataset") in DATASETS else setup.get("dataset")))
-        st.segmented_control("Axes of all three panels", list(texts.CMP_AXES_CHOICES), key=state.K.CMP_AXES,
+        st.segmented_control(texts.CMP_AXES_LABEL, list(texts.CMP_AXES_CHOICES), key=state.K.CMP_AXES,
                              help=texts.HELP_CMP_AXES, format_func=texts.CMP_AXES_CHOICES.get)
 
 
@@ -263,7 +263,7 @@ def probe(snap: Snapshot) -> None:
     bounds = shared_bounds(snap)
     left, right = st.columns([1, 1.25], gap="large")
     with left:
-        shown = st.segmented_control("Dots on the map", list(MAP_CHOICES), key=state.K.CMP_MAP, format_func=MAP_CHOICES.get,
+        shown = st.segmented_control(texts.CMP_MAP_LABEL, list(MAP_CHOICES), key=state.K.CMP_MAP, format_func=MAP_CHOICES.get,
                                      help=texts.HELP_CMP_MAP)
         view = snap.models.get(shown) if shown in KINDS else None
         if view is not None and view.codes is not None:

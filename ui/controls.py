@@ -55,11 +55,12 @@ class RunSpec:
     new_run: NewRun
     phases: bool = True                     # "Next phase" (kinds with more than one phase)
     prefix: str = "ctl"
-    start_label: str = "Start training"
-    help_play: str = texts.HELP_PLAY
-    help_step: str = texts.HELP_STEP
-    help_reset: str = texts.HELP_RESET
-    help_speed: str = texts.HELP_SPEED
+    # names of texts in ui.texts, looked up when drawn (in the session's language)
+    start_label: str = "START_TRAINING"
+    help_play: str = "HELP_PLAY"
+    help_step: str = "HELP_STEP"
+    help_reset: str = "HELP_RESET"
+    help_speed: str = "HELP_SPEED"
     save: bool = True
 
     def k(self, name: str) -> str:
@@ -93,23 +94,24 @@ def run_controls(job: TrainingJob | None, spec: RunSpec, *, layout: str = "sideb
     with place():
         _play_button(job, snap, spec)
     with place():
-        st.button("Step one batch", icon=":material/skip_next:", key=spec.k("step"), on_click=_step,
-                  args=(spec, False), help=spec.help_step, width="stretch", disabled=queued)
+        st.button(texts.STEP_ONE_BATCH, icon=":material/skip_next:", key=spec.k("step"), on_click=_step,
+                  args=(spec, False), help=texts.text(spec.help_step), width="stretch", disabled=queued)
     if spec.phases:
         nxt = next_phase(snap)
         with place():
-            st.button(f"Next phase: {texts.PHASE_TITLES.get(nxt, nxt)}", icon=":material/redo:", key=spec.k("phase"),
+            st.button(texts.NEXT_PHASE.format(phase=texts.PHASE_TITLES.get(nxt, nxt)), icon=":material/redo:", key=spec.k("phase"),
                       on_click=_step, args=(spec, True), help=texts.HELP_PHASE, width="stretch", disabled=queued)
     with place():
-        st.button("Reset", icon=":material/restart_alt:", key=spec.k("reset"), on_click=_reset, args=(spec,),
-                  help=spec.help_reset, width="stretch", disabled=job is None)
+        st.button(texts.RESET, icon=":material/restart_alt:", key=spec.k("reset"), on_click=_reset, args=(spec,),
+                  help=texts.text(spec.help_reset), width="stretch", disabled=job is None)
     if layout == "row" and not spec.phases:
         with place():
             _save_popover(job, snap, spec)
     if extra is not None:
         with place():
             extra()
-    st.select_slider("Speed", options=list(texts.SPEED_CHOICES), key=spec.slot.speed_key, help=spec.help_speed,
+    st.select_slider(texts.SPEED_LABEL, options=list(texts.SPEED_CHOICES), key=spec.slot.speed_key, help=texts.text(spec.help_speed),
+                     format_func=lambda label: texts.SPEED_LABELS.get(label, label),
                      on_change=_on_speed_change, args=(spec,))
     if layout != "row" or spec.phases:
         _save_popover(job, snap, spec)
@@ -120,23 +122,23 @@ def _watching(spec: RunSpec) -> None:
     """A watcher's controls: the label and a way to train a run of one's own."""
     with st.container(key=spec.k("watching")):
         st.info(texts.WATCHING, icon=":material/visibility:")
-    st.button("Start my own run", icon=":material/play_arrow:", key=spec.k("play"), type="primary", width="stretch",
+    st.button(texts.START_OWN_RUN, icon=":material/play_arrow:", key=spec.k("play"), type="primary", width="stretch",
               on_click=_own_run, args=(spec,), help=texts.HELP_OWN_RUN)
 
 
 def _play_button(job: TrainingJob | None, snap: Snapshot | None, spec: RunSpec) -> None:
     common = dict(key=spec.k("play"), type="primary", width="stretch")
     if snap is None or not snap.active:
-        label = spec.start_label if snap is None else "Start a new run"
-        st.button(label, icon=":material/play_arrow:", on_click=new_run, args=(spec, False), help=spec.help_play,
+        label = texts.text(spec.start_label) if snap is None else texts.START_NEW_RUN
+        st.button(label, icon=":material/play_arrow:", on_click=new_run, args=(spec, False), help=texts.text(spec.help_play),
                   **common)
     elif snap.status in (RUNNING, QUEUED):
-        st.button("Pause", icon=":material/pause:", on_click=_pause, args=(job.id,), help=texts.HELP_PAUSE, **common)
+        st.button(texts.PAUSE, icon=":material/pause:", on_click=_pause, args=(job.id,), help=texts.HELP_PAUSE, **common)
     elif snap.status == LOADING:
-        st.button("Loading…", icon=":material/hourglass_top:", disabled=True, help=texts.LOADING, **common)
+        st.button(texts.LOADING_BUTTON, icon=":material/hourglass_top:", disabled=True, help=texts.LOADING, **common)
     else:
-        label = spec.start_label if snap.elapsed == 0 else "Resume"
-        st.button(label, icon=":material/play_arrow:", on_click=_play, args=(job.id,), help=spec.help_play,
+        label = texts.text(spec.start_label) if snap.elapsed == 0 else texts.RESUME
+        st.button(label, icon=":material/play_arrow:", on_click=_play, args=(job.id,), help=texts.text(spec.help_play),
                   **common)
 
 

@@ -40,8 +40,7 @@ class Field:
     ``preset``, ``start_from`` (the choices drawn by their own widget functions)."""
 
     name: str
-    label: str
-    help: str
+    help_text: str               # the name of its help text in ``ui.texts`` ("" for hidden rows)
     kind: str = "float"          # float | int | choice
     step: float | int = 1
     fmt: str | None = None
@@ -52,6 +51,15 @@ class Field:
     @property
     def key(self) -> str:
         return state.key("setup", self.name)
+
+    @property
+    def label(self) -> str:
+        """The widget's label in the session's language (``texts.FIELD_LABELS``)."""
+        return texts.FIELD_LABELS.get(self.name, self.name)
+
+    @property
+    def help(self) -> str:
+        return texts.text(self.help_text) if self.help_text else ""
 
     @property
     def default(self) -> Any:
@@ -87,32 +95,32 @@ _DEFAULTS: dict[str, Any] = {"prior": PriorConfig().name, "dataset": DataConfig(
                              "start_from": "", **{f.name: getattr(_TRAIN, f.name) for f in fields(TrainConfig)}}
 
 FIELDS: tuple[Field, ...] = (
-    Field("prior", "Prior p(z)", texts.HELP_PRIOR, kind="choice"),
-    Field("dataset", "Dataset", texts.HELP_DATASET, kind="choice"),
-    Field("preset", "Network", texts.HELP_PRESET, kind="choice"),
-    Field("start_from", "Start from", texts.HELP_START_FROM, kind="choice", url=False),
-    Field("lr_recon", "LR reconstruction", texts.HELP_LR_RECON, step=1e-5, fmt="%.1e"),
-    Field("lr_disc", "LR discriminator", texts.HELP_LR_DISC, step=1e-5, fmt="%.1e", auto=True),
-    Field("lr_gen", "LR generator", texts.HELP_LR_GEN, step=1e-5, fmt="%.1e", auto=True),
-    Field("batch_size", "Batch size", texts.HELP_BATCH, kind="int", step=10),
-    Field("beta1", "Adam β1 (D, G)", texts.HELP_BETA1, step=0.05, fmt="%.2f", auto=True),
-    Field("d_penalty", "D gradient penalty", texts.HELP_PENALTY, step=0.5, fmt="%.1f", auto=True),
-    Field("d_input_noise", "D input noise", texts.HELP_NOISE, step=0.05, fmt="%.2f"),
-    Field("disc_steps", "D steps per batch", texts.HELP_DISC_STEPS, kind="int"),
-    Field("weight_decay", "Weight decay", texts.HELP_WEIGHT_DECAY, step=1e-4, fmt="%.1e"),
-    Field("input_dropout", "Input dropout", texts.HELP_INPUT_DROPOUT, step=0.05, fmt="%.2f"),
-    Field("seed", "Seed", texts.HELP_SEED, kind="int"),
+    Field("prior", "HELP_PRIOR", kind="choice"),
+    Field("dataset", "HELP_DATASET", kind="choice"),
+    Field("preset", "HELP_PRESET", kind="choice"),
+    Field("start_from", "HELP_START_FROM", kind="choice", url=False),
+    Field("lr_recon", "HELP_LR_RECON", step=1e-5, fmt="%.1e"),
+    Field("lr_disc", "HELP_LR_DISC", step=1e-5, fmt="%.1e", auto=True),
+    Field("lr_gen", "HELP_LR_GEN", step=1e-5, fmt="%.1e", auto=True),
+    Field("batch_size", "HELP_BATCH", kind="int", step=10),
+    Field("beta1", "HELP_BETA1", step=0.05, fmt="%.2f", auto=True),
+    Field("d_penalty", "HELP_PENALTY", step=0.5, fmt="%.1f", auto=True),
+    Field("d_input_noise", "HELP_NOISE", step=0.05, fmt="%.2f"),
+    Field("disc_steps", "HELP_DISC_STEPS", kind="int"),
+    Field("weight_decay", "HELP_WEIGHT_DECAY", step=1e-4, fmt="%.1e"),
+    Field("input_dropout", "HELP_INPUT_DROPOUT", step=0.05, fmt="%.2f"),
+    Field("seed", "HELP_SEED", kind="int"),
     # Only label-using kinds read it (the semi-supervised page draws it); kept here so that
     # continuing from a checkpoint and share links carry it like every other setting.
-    Field("label_fraction", "Labelled share", texts.HELP_LABEL_FRACTION, step=0.01, fmt="%.2f", advanced=False),
-    Field("eta", "Cluster-head distance η", texts.HELP_ETA, step=0.1, fmt="%.2f", advanced=False),
+    Field("label_fraction", "HELP_LABEL_FRACTION", step=0.01, fmt="%.2f", advanced=False),
+    Field("eta", "HELP_ETA", step=0.1, fmt="%.2f", advanced=False),
 )
 BY_NAME = {f.name: f for f in FIELDS}
 # Every TrainConfig field but the device (the server decides it) needs a row, or it would be dropped
 # on the way from a checkpoint to the next run: a field without one gets a plain hidden row here, and
 # tests/test_app_train.py fails until it has its own.
 MISSING = [f for f in fields(TrainConfig) if f.name not in BY_NAME and f.name != "device"]
-FIELDS += tuple(Field(f.name, f.name, f.name, kind="int" if f.type in (int, "int") else "float", step=0.01,
+FIELDS += tuple(Field(f.name, "", kind="int" if f.type in (int, "int") else "float", step=0.01,
                       advanced=False) for f in MISSING)
 BY_NAME = {f.name: f for f in FIELDS}
 TRAIN_FIELDS = tuple(f for f in FIELDS if f.name in {x.name for x in fields(TrainConfig)})
@@ -219,10 +227,11 @@ def new_run_config(kind: str = "aae", *, prior: str | None = None) -> tuple[RunC
 # ------------------------------------------------------------------------------------ widgets
 
 def prior_select(name_key: str | None = None, *, label: str | None = None, on_change: Callable | None = None,
-                 args: tuple = (), preview: bool = True, disabled: bool = False, help: str | None = None) -> str:
-    """Dropdown of every prior in the registry, with a small picture of the chosen p(z)."""
+                 args: tuple = (), preview: bool = True, disabled: bool = False, help: str | None = None,
+                 names: tuple[str, ...] | None = None) -> str:
+    """Dropdown of every prior in the registry (or of ``names``), with a small picture of the chosen p(z)."""
     k = name_key or key("prior")
-    names = list(PRIORS)
+    names = list(names or PRIORS)
     state.ensure_choice(k, names)
     name = st.selectbox(label or BY_NAME["prior"].label, names, key=k, format_func=lambda n: PRIORS[n].display_name,
                         help=help or BY_NAME["prior"].help, on_change=on_change, args=args, disabled=disabled)
@@ -345,7 +354,7 @@ def number(name: str, where=st) -> None:
 
 def advanced_settings() -> None:
     """Every training setting of the table, two to a row (they apply to the next run)."""
-    st.caption("Advanced")
+    st.caption(texts.SETUP_ADVANCED)
     shown = [f for f in TRAIN_FIELDS if f.advanced]
     for i in range(0, len(shown), 2):
         cols = st.columns(2)
@@ -359,8 +368,8 @@ def run_setup(kind: str = "aae") -> None:
     from_checkpoint = bool(get("start_from"))
     data = DATASETS[get("dataset")].display_name if get("dataset") in DATASETS else get("dataset")
     summary = "from a checkpoint" if from_checkpoint else f"{data} · {get('preset')}"
-    with st.expander(f"Run setup: {summary}", icon=":material/tune:"):
-        st.caption("Applies to the next run (Start, or Reset).")
+    with st.expander(texts.SETUP_TITLE.format(summary=summary), icon=":material/tune:"):
+        st.caption(texts.SETUP_APPLIES)
         dataset_select(disabled=from_checkpoint)
         preset_select(disabled=from_checkpoint)
         start_from_select(kind=kind)

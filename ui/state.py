@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from aae import checkpoints as ckpt
 from aae.config import DataConfig, RunConfig
@@ -49,7 +50,11 @@ VIEWER_GRACE_S = 10.0           # without Streamlit's session list, a viewer cou
 IDLE_PAUSE_S = 60.0             # a run nobody looks at is paused (and autosaved) after this: a lost
                                 # URL must not hold the only training slot for long (issue 9)
 SEP = "_"                       # the one separator of every key
+LANG_PARAM = "lang"             # ?lang=zh|en: the language of every text (ui.texts)
 CONTROL_PARAM = "control"       # ?run=ID&control=TOKEN hands control of run ID to whoever opens it
+STEP_PARAM = "step"             # ?step=N: the Lesson's step (1-based)
+PRESENT_PARAM = "present"       # ?present=1: presenter mode (no sidebar, big type)
+TEACHER_PARAM = "teacher"       # ?teacher=TOKEN: this browser may pause or stop any run on the server
 COOKIE = "aae_browser"          # this browser's id: a reload keeps control of the runs it started
 COOKIE_MAX_AGE_S = 30 * 24 * 3600
 _ID_PATTERN = re.compile(r"[0-9a-f]{32}")
@@ -65,6 +70,8 @@ class K:
     The setup table's keys are ``key("setup", field)`` (``ui.setup``)."""
 
     SPEED = key("controls", "speed")            # a label of texts.SPEED_CHOICES
+    LANG = key("view", "lang")                  # a code of texts.LANGUAGES (the sidebar switch)
+    PRESENT = key("view", "present")            # presenter mode on (the sidebar toggle, first set from ?present=1)
     LAYERS = key("view", "layers")              # list of layer names shown on the latent plot
     SAVE_DIR = key("save", "dir")
     SAVE_NAME = key("save", "name")
@@ -172,6 +179,99 @@ def first_url_read() -> bool:
     return True
 
 
+# ------------------------------------------------------------------------------------ language
+
+def language() -> str:
+    """The session's language, a code of ``texts.LANGUAGES``: the sidebar switch, first set from
+    ``?lang=``; English outside a script run (the training thread, the CLI, plain imports)."""
+    if get_script_run_ctx(suppress_warning=True) is None:
+        return texts.DEFAULT_LANGUAGE
+    lang = st.session_state.get(K.LANG) or url_value(LANG_PARAM)
+    return lang if lang in texts.LANGUAGES else texts.DEFAULT_LANGUAGE
+
+
+def init_language() -> None:
+    """Call once per script run, before anything shows a text: the language from the URL on a
+    session's first run, and the current one written back to the URL (``?lang=`` would be lost on a
+    page switch, like the run id; English, the default, leaves the URL clean)."""
+    if K.LANG not in st.session_state:
+        st.session_state[K.LANG] = language()
+    lang = language()
+    set_url_value(LANG_PARAM, None if lang == texts.DEFAULT_LANGUAGE else lang)
+
+
+texts.set_language_source(language)
+
+
+# ------------------------------------------------------------------------------------ presenter mode, lesson step
+
+def presenting() -> bool:
+    """Presenter mode: the toggle, first set from ``?present=1``."""
+    if K.PRESENT in st.session_state:
+        return bool(st.session_state[K.PRESENT])
+    return url_value(PRESENT_PARAM) in ("1", "true", "yes")
+
+
+def init_presenting() -> None:
+    """Call once per script run (the frame): presenter mode from the URL on a session's first run,
+    and written back to the URL on every run (a page switch would lose it, like ``?lang=``)."""
+    if K.PRESENT not in st.session_state:
+        st.session_state[K.PRESENT] = presenting()
+    set_url_value(PRESENT_PARAM, "1" if presenting() else None)
+
+
+def lesson_step(n_steps: int) -> int:
+    """The Lesson's step from ``?step=`` (1-based, clamped to 1..n_steps; 1 when absent or not a number)."""
+    try:
+        n = int(url_value(STEP_PARAM) or 1)
+    except ValueError:
+        n = 1
+    return min(max(n, 1), n_steps)
+
+
+def set_lesson_step(n: int) -> None:
+    """Put step ``n`` into the URL and, for every active run this browser controls, into the run book,
+    so that those watching the run see which step the teacher is on (``teacher_step``)."""
+    set_url_value(STEP_PARAM, str(n))
+    for slot in SLOTS.values():
+        run_id = current_run_id(slot)
+        if run_id and controls(run_id):
+            book().set_step(run_id, n)
+
+
+def teacher_step(run_id: str) -> int | None:
+    """The Lesson step the controller of ``run_id`` was last on (None: not following the Lesson)."""
+    return book().step(run_id)
+
+
+@st.cache_resource(show_spinner=False)
+def teacher_token() -> str:
+    """The teacher's secret: ``$AAE_TEACHER_TOKEN``, else a random one, printed once to the server's
+    log as a link, so that whoever started the server can hand the teacher's view to another machine."""
+    token = os.environ.get("AAE_TEACHER_TOKEN", "").strip() or secrets.token_urlsafe(18)
+    if not os.environ.get("AAE_TEACHER_TOKEN", "").strip():
+        print(f"AAE Lab: the teacher's link (pause or stop any run): ?{TEACHER_PARAM}={token}", flush=True)
+    return token
+
+
+def is_teacher() -> bool:
+    """Whether this browser may see and stop every run on the server: it talks to the server from
+    this machine (whoever started the server; Streamlit reports no address for localhost), or it
+    opened ``?teacher=TOKEN`` once (remembered for this browser, by its identity)."""
+    token = url_value(TEACHER_PARAM)
+    me = identity()
+    if token and hmac.compare_digest(token.encode(), teacher_token().encode()):
+        book().add_teacher(me)
+        set_url_value(TEACHER_PARAM, None)        # the address bar never keeps the secret
+    if book().is_teacher(me):
+        return True
+    try:
+        ip = st.context.ip_address
+    except Exception:  # noqa: BLE001 — no browser context (bare mode)
+        ip = None
+    return ip in (None, "127.0.0.1", "::1")
+
+
 # ------------------------------------------------------------------------------------ folders
 
 def cache_dir() -> Path:
@@ -267,18 +367,20 @@ class _Record:
     starter: str                               # the identity that created the run
     secret: str                                # the control link's token (server-side only)
     holders: set[str] = field(default_factory=set)      # identities that control the run
+    lesson_step: int | None = None             # the Lesson step its controller was last on
     viewers: dict[str, tuple[str, float]] = field(default_factory=dict)   # identity -> (session id, seen)
 
 
 class RunBook:
     """Who controls, started and looks at which run (thread-safe, one per server process).
 
-    The lock guards ``_runs``; every method takes it, so sessions on any thread may call them.
+    The lock guards ``_runs`` and ``_teachers``; every method takes it, so sessions on any thread may call them.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._runs: dict[str, _Record] = {}
+        self._teachers: set[str] = set()            # identities that opened the teacher's link
 
     def add(self, run_id: str, slot: str, identity: str) -> None:
         with self._lock:
@@ -323,6 +425,24 @@ class RunBook:
             for viewer in [v for v, (sid, seen) in rec.viewers.items() if not _alive(sid, seen)]:
                 del rec.viewers[viewer]
             return sum(1 for v in rec.viewers if v != identity + session_id)
+
+    def set_step(self, run_id: str, n: int) -> None:
+        with self._lock:
+            if (rec := self._runs.get(run_id)) is not None:
+                rec.lesson_step = n
+
+    def step(self, run_id: str) -> int | None:
+        with self._lock:
+            rec = self._runs.get(run_id)
+            return rec.lesson_step if rec is not None else None
+
+    def add_teacher(self, identity: str) -> None:
+        with self._lock:
+            self._teachers.add(identity)
+
+    def is_teacher(self, identity: str) -> bool:
+        with self._lock:
+            return identity in self._teachers
 
     def forget(self, keep: Iterable[str]) -> None:
         """Drop the records of runs the registry no longer has."""
@@ -423,6 +543,11 @@ CLUSTERING = register_slot(Slot("clustering", "clustering", key("setup", "cluste
                                 key("controls", "clustering", "speed"), "Clustering"))
 REDUCTION = register_slot(Slot("reduction", "reduction", key("setup", "reduction", "prior"),
                                key("controls", "reduction", "speed"), "Reduction"))
+# the label-conditioned and supervised AAE's pages (ui.label_views)
+LABELLED = register_slot(Slot("labelled", "labelled", key("setup", "labelled", "prior"),
+                              key("controls", "labelled", "speed"), "Labels in the game"))
+STYLE = register_slot(Slot("style", "style", key("setup", "style", "prior"), key("controls", "style", "speed"),
+                           "Style and content"))
 
 
 # ------------------------------------------------------------------------------------ the frame

@@ -1,11 +1,44 @@
 """Every sentence the dashboard says: page introductions, help texts, phase explanations, the
 AAE objective in LaTeX and what "good" looks like on each curve. Kept in one place so wording stays
 consistent between pages and can be reviewed (or translated) without reading layout code.
+
+**Two languages, one catalog per language.** This module is the English catalog; ``ui/texts_zh.py``
+holds the 简体中文 one under the same names. A *text* is an upper-case module constant whose value
+is a string, a tuple of strings or a dict of strings (numbers such as ``PRIOR_FIT_GOOD`` are not
+texts and are the same in both languages). Reading ``texts.NAME`` gives the text in the current
+session's language (``ui.state.language()``, from the sidebar switch or ``?lang=zh|en``), falling
+back to English when a name has no translation yet (``tests/test_texts.py`` fails then). To add a
+text: ``NAME = "..."`` here and ``NAME = "..."`` in ``texts_zh.py``, with the same ``{field}``
+names; call ``texts.NAME.format(field=...)`` where it is shown, inside a function (a text read at
+import time is frozen in English).
 """
 
 from __future__ import annotations
 
+import importlib
 import math
+import sys
+import types
+from typing import Callable
+
+# --------------------------------------------------------------------------------------- frame
+
+NAV_TITLES = {              # the navigation's page titles, by page file stem (dashboard.PAGES)
+    "lesson": "Lesson",
+    "train": "Train",
+    "compare": "Compare AE · VAE · AAE",
+    "explorer": "Latent explorer",
+    "semi_supervised": "Semi-supervised classification",
+    "clustering": "Clustering",
+    "reduction": "Dimensionality reduction",
+    "labelled": "Labels in the game",
+    "style": "Style and content",
+}
+LANGUAGE_LABEL = "Language · 语言"
+HELP_LANGUAGE = (
+    "The language of every text on every page. The link keeps it (?lang=en or ?lang=zh), so a class can open "
+    "the app in the language they read first."
+)
 
 # --------------------------------------------------------------------------------------- pages
 
@@ -82,10 +115,42 @@ HELP_ETA = (
     "Dimensionality-reduction runs: cluster heads closer than η are pushed apart (paper §7). Other runs ignore it."
 )
 HELP_SEED = "Seeds the network's initial weights, the batches and the prior samples: same seed, same run."
+FIELD_LABELS = {            # the setup table's widget labels, by field name (ui.setup.FIELDS)
+    "prior": "Prior p(z)",
+    "dataset": "Dataset",
+    "preset": "Network",
+    "start_from": "Start from",
+    "lr_recon": "LR reconstruction",
+    "lr_disc": "LR discriminator",
+    "lr_gen": "LR generator",
+    "batch_size": "Batch size",
+    "beta1": "Adam β1 (D, G)",
+    "d_penalty": "D gradient penalty",
+    "d_input_noise": "D input noise",
+    "disc_steps": "D steps per batch",
+    "weight_decay": "Weight decay",
+    "input_dropout": "Input dropout",
+    "seed": "Seed",
+    "label_fraction": "Labelled share",
+    "eta": "Cluster-head distance η",
+}
+SETUP_TITLE = "Run setup: {summary}"
+SETUP_APPLIES = "Applies to the next run (Start, or Reset)."
+SETUP_ADVANCED = "Advanced"
 HELP_DOWNLOAD = "Fetch the dataset once into the data folder; afterwards it works offline."
 
 # --------------------------------------------------------------------------------------- controls
 
+START_TRAINING = "Start training"
+START_NEW_RUN = "Start a new run"
+START_OWN_RUN = "Start my own run"
+PAUSE = "Pause"
+RESUME = "Resume"
+LOADING_BUTTON = "Loading…"
+STEP_ONE_BATCH = "Step one batch"
+NEXT_PHASE = "Next phase: {phase}"
+RESET = "Reset"
+SPEED_LABEL = "Speed"
 HELP_PLAY = "Train continuously (in a background thread on the server) until you pause."
 HELP_PAUSE = "Stop training for now; the view stands still and every control stays available."
 HELP_STEP = "Run exactly one batch: reconstruction, discriminator and generator phase, then pause."
@@ -132,6 +197,12 @@ SPEED_CHOICES: dict[str, float | None] = {
     "5 steps/s": 5.0,
     "20 steps/s": 20.0,
     "Full speed": None,
+}
+SPEED_LABELS = {            # what the speed control shows for each key of SPEED_CHOICES (the stored value)
+    "1 step/s (slow motion)": "1 step/s (slow motion)",
+    "5 steps/s": "5 steps/s",
+    "20 steps/s": "20 steps/s",
+    "Full speed": "Full speed",
 }
 
 # --------------------------------------------------------------------------------------- phases
@@ -289,6 +360,11 @@ COMPARE_MODEL_BLURBS = {
     "vae": "Reconstruction + KL(q(z|x) ‖ p(z)), which needs log p(z).",
     "aae": "Reconstruction + a discriminator that only needs samples of p(z).",
 }
+CMP_TRAIN_ALL = "Train all three"
+CMP_SHIPPED = "Shipped models"
+CMP_PRIOR_LABEL = "Prior p(z) for all three"
+CMP_AXES_LABEL = "Axes of all three panels"
+CMP_MAP_LABEL = "Dots on the map"
 HELP_CMP_PRIOR = (
     "The prior p(z) for all three models. Gaussian and the mixture of 10 Gaussians have a density, so the VAE "
     "can use them (its KL is Monte-Carlo for the mixture); the swiss roll and the pinwheel can only be sampled, "
@@ -434,7 +510,9 @@ HELP_SEMI_LABELS = (
     "How many of mnist-5k's 4,500 training digits keep their label: the same number of each class, chosen with "
     "the seed. The rest are used without labels. Applies to the next run (Reset)."
 )
-HELP_SEED = "Seeds the network's first weights, the batches and which digits keep their labels. Applies to the next run."
+HELP_SEMI_SEED = (
+    "Seeds the network's first weights, the batches and which digits keep their labels. Applies to the next run."
+)
 SEMI_CURVE_TITLE = "Held-out error (%) — lower is better"
 SEMI_SERIES = {"test_error": "AAE q(y|x)", "baseline_error": "NN baseline (labels only)"}
 CONFUSION_TITLE = "Confusion matrix of the AAE (rows: true digit, columns: predicted)"
@@ -484,9 +562,355 @@ HELP_REDUCTION_VARIANT = (
     "Unsupervised: no labels at all. With 1,000 labels: a classification phase ties each head to one digit. "
     "Applies to the next run (Reset)."
 )
-HELP_ETA = "Cluster heads closer than η are pushed apart (the paper's extra cost). Applies to the next run."
+HELP_REDUCTION_ETA = "Cluster heads closer than η are pushed apart (the paper's extra cost). Applies to the next run."
 REDUCTION_VARIANTS = {"reduction": "Unsupervised", "reduction_semi": "Semi-supervised (1,000 labels)"}
 REDUCTION_MAP_TITLE = "This run: W_C·y + z"
 REDUCTION_PLAIN_TITLE = "Plain 2-D AAE (shipped checkpoint)"
 REDUCTION_PLAIN_MISSING = "The shipped plain AAE checkpoint is not here, so its map is not shown."
 REDUCTION_METRICS = "5-NN accuracy of the map: **{knn}** · cluster purity: **{purity}** · held-out error: **{err}**"
+
+# -- label-conditioned AAE (paper §2.3, Fig. 3-4) and supervised AAE (paper §4, Fig. 6-7) ------------
+LABELLED_TITLE = "Labels in the game"
+LABELLED_INTRO = (
+    "**Dots:** held-out codes, coloured by digit. **Shading:** p(z), each digit's own component in its colour: "
+    "petal k of the mixture, the k-th tenth of the swiss roll, arm k of the pinwheel.",
+    "**Start:** the discriminator now also sees each digit's label (or an \"unlabelled\" slot), so it rejects a 7 "
+    "that sits in the 3's petal: the encoder sends every labelled digit to its own component (paper §2.3).",
+)
+LABELLED_WHAT_CHANGED = (
+    "**What changed from Train:** the discriminator reads the label beside the code and judges each labelled digit "
+    "against its own component only, so the encoder cannot put a digit anywhere in p(z): it must put it in its own "
+    "part, which fills every part of the prior evenly and makes the decoder's map readable (digit k lives in "
+    "component k)."
+)
+LABELLED_NO_RUN = "No run yet. Choose p(z) and the labelled share, then press **Start training** in the sidebar."
+LABELLED_PRIOR_HELP = (
+    "The priors with ten parts, one per digit: the mixture's petals, the swiss roll's tenths (digit 0 at the inner "
+    "end, 9 at the outer), the pinwheel's arms. Switches the shown run's prior live while it trains."
+)
+HELP_LABELLED_FRACTION = (
+    "Share of each digit's training images whose label the discriminator sees (the same share per digit, chosen "
+    "with the seed); the rest use the \"unlabelled\" slot and are judged against the whole prior. The paper: 10K "
+    "of 50K, 20 %. Applies to the next run (Reset)."
+)
+OWN_COMPONENT_LABEL = "In own component"
+HELP_OWN_COMPONENT = (
+    "Share of the held-out codes that lie in their own digit's component: the nearest petal's mean is their "
+    "digit's (mixture), or the nearest prior sample belongs to their digit (swiss roll, pinwheel). 10 % is chance."
+)
+REFEREE_LABEL = "Referee"
+HELP_REFEREE_LABELLED = (
+    "How well a k-NN referee tells the held-out codes from as many samples of the whole prior: 50 % = it cannot "
+    "tell (a perfect fit), 100 % = they never overlap."
+)
+WALKS_TITLE = "Fig. 3's walks, decoded live"
+WALK_PETALS_CAPTION = (
+    "Rows: the first three petals (digits 0, 1, 2), each walked along its long axis from its 5 % to its 95 % "
+    "Gaussian percentile: one digit per row, its style changing along the row."
+)
+WALK_ROLL_CAPTION = "Along the swiss roll's axis from its inner end (digit 0's tenth) to its outer end (digit 9's)."
+WALK_NONE = "The walks of Fig. 3 run along the mixture's petals and the swiss roll: choose one of those priors."
+WALK_PETALS_ALT = "Digits decoded along the first three mixture components"
+WALK_ROLL_ALT = "Digits decoded along the swiss roll from 0 to 9"
+
+STYLE_TITLE = "Style and content"
+STYLE_INTRO = (
+    "**Grid:** each row is one handwriting style z, drawn from p(z); each column is a digit 0–9 fed to the decoder "
+    "beside it (paper Fig. 7).",
+    "**Start:** the decoder is told which digit to draw, and z is matched to a Gaussian: z has no reason to carry "
+    "the digit, so it keeps only the style — slant, width, thickness (paper §4).",
+)
+STYLE_NO_RUN = "No run yet. Choose the style size and press **Start training** in the sidebar."
+HELP_STYLE_DIM = (
+    "Size of the style code z. 2-D: drag it on the pad. 15-D: the paper's figures (the pad then moves the first "
+    "two coordinates, the others stay at 0). Applies to the next run (Reset)."
+)
+STYLE_GRID_ROWS_TITLE = "Ten styles × ten digits"
+STYLE_GRID_ALT_TEXT = "Decoded digits: rows are styles, columns are digits 0 to 9"
+STYLE_PAD_TITLE = "Drag the style"
+HELP_STYLE_PAD = "Drag the point: the style z under it is drawn as every digit below, all ten changing together."
+HELP_STYLE_DIGIT = "The digit the pad itself draws (the content); the row below draws all ten."
+STYLE_PAD_ROW_ALT = "The dragged style drawn as digits 0 to 9"
+STYLE_PAD_ROW = "The style at z = ({x:.2f}, {y:.2f}) as every digit:"
+STYLE_DRAW_TITLE = "Draw a digit: its style, as all ten"
+HELP_STYLE_DRAW = (
+    "Draw any digit: the encoder reads its style z (the slant and stroke, not which digit it is), and the decoder "
+    "draws that style as 0–9."
+)
+STYLE_DRAW_EMPTY = "Draw a digit to see its style as every digit."
+STYLE_DRAW_ROW = "Your digit's style as every digit:"
+STYLE_DRAW_ROW_ALT = "The drawn digit's style re-drawn as digits 0 to 9"
+
+
+# --------------------------------------------------------------------------------------- the lesson (ui.lesson)
+
+LESSON_TITLE = "Lesson: the paper's story in eight steps"
+LESSON_INTRO = (
+    "**Each step:** read the paragraph, press its one button (it sets up the run or loads a trained model, so nobody "
+    "waits), look for what it says, then ask the class its question.",
+    "**The link holds the step** (?step=3): a teacher can jump to a step, and students can follow the link.",
+)
+LESSON_STEP_TITLES = {
+    "gaps": "An autoencoder alone leaves gaps",
+    "vae": "A VAE pulls the codes with a formula",
+    "aae": "An AAE uses a referee that needs only samples",
+    "shapes": "Any shape: the mixture and the swiss roll",
+    "labels": "Labels steer each digit into its own region",
+    "style": "Style apart from content",
+    "semi": "Semi-supervised classification",
+    "clustering": "Clustering without a single label",
+}
+LESSON_PARAGRAPHS = {
+    "gaps": (
+        "An autoencoder squeezes each digit into a 2-D code z and draws it back. Nothing tells it where to put the "
+        "codes, so they form streaks and islands with empty space between them. The decoder has never seen a code "
+        "from that empty space: decoding a point in a gap gives a blur, not a digit."
+    ),
+    "vae": (
+        "A variational autoencoder adds a KL term that pulls the codes towards a prior p(z), here a round Gaussian. "
+        "The gaps close. But the KL term needs log p(z) as a formula, finite wherever the codes land: the VAE can "
+        "only use a prior whose density it can write down."
+    ),
+    "aae": (
+        "An adversarial autoencoder replaces the formula with a referee: a discriminator learns to tell the "
+        "encoder's codes from samples of p(z), and the encoder learns to fool it. The referee needs only samples. "
+        "Each batch runs three phases: reconstruction, discriminator, generator. Watch the aggregated posterior "
+        "q(z), the cloud of all codes, flow into the shape of p(z)."
+    ),
+    "shapes": (
+        "Because the referee needs only samples, p(z) can be any shape we can sample: a mixture of ten Gaussians "
+        "on a circle, or a swiss roll. The button loads a model trained on the mixture; switch p(z) to the swiss "
+        "roll while it trains and watch the codes migrate."
+    ),
+    "labels": (
+        "Without labels the network chooses which petal each digit goes to, and some petals hold two digits. "
+        "Give the discriminator the digit's label too: it then rejects a 7 that sits in the 3's petal, so every "
+        "labelled digit is sent to its own component (paper §2.3)."
+    ),
+    "style": (
+        "Now tell the decoder which digit to draw. The code z no longer has to say which digit it is, so it keeps "
+        "only the handwriting style: slant, width, thickness. One style can then be drawn as all ten digits "
+        "(paper §4)."
+    ),
+    "semi": (
+        "Let the encoder also output a guess of the digit, q(y|x), matched by a second referee to a one-hot "
+        "distribution. With only 100 labelled digits and many unlabelled ones, the guess becomes a good "
+        "classifier (paper §5)."
+    ),
+    "clustering": (
+        "Drop the labels altogether: q(y|x) now sorts the digits into clusters on its own. Each cluster's head, "
+        "decoded from its one-hot y with z = 0, shows what the cluster means (paper §6)."
+    ),
+}
+LESSON_BUTTONS = {
+    "gaps": "Open the autoencoder in the Explorer",
+    "vae": "Open the VAE in the Explorer",
+    "aae": "Train an AAE on a Gaussian p(z)",
+    "shapes": "Load the AAE trained on the mixture",
+    "labels": "Train with labels in the game",
+    "style": "Train the style-and-content AAE",
+    "semi": "Train with 100 labels",
+    "clustering": "Cluster into 16 groups",
+}
+LESSON_LOOK = {
+    "gaps": (
+        "The held-out codes in streaks with empty space between them. Drag the point into an empty area: the digit "
+        "on the right turns into a blur."
+    ),
+    "vae": (
+        "The codes now fill one round cloud, with fewer and smaller gaps. Drag the point across the cloud: the digit "
+        "changes smoothly from one to the next."
+    ),
+    "aae": (
+        "The dots start in a small knot and spread out until they cover the grey p(z). Pause, then press Next phase "
+        "three times: the lit box of the network shows which part learns in each phase."
+    ),
+    "shapes": (
+        "Ten petals, one cloud of codes in each. Change p(z) in the prior menu to the swiss roll: the codes leave "
+        "the petals and wind into the spiral within a few hundred steps."
+    ),
+    "labels": (
+        "Each colour in its own petal, and the \"In own component\" number rising towards 100 % (10 % is chance)."
+    ),
+    "style": (
+        "A grid where each row is one style and each column a digit 0–9: the same slant runs along a row. Drag the "
+        "style on the pad and all ten digits change together."
+    ),
+    "semi": (
+        "The held-out error of the AAE's q(y|x) falling below that of the same network trained on the 100 labels "
+        "alone."
+    ),
+    "clustering": (
+        "The cluster heads: most look like one clean digit; some digits get two heads, one per style (a slanted "
+        "and an upright 1, say)."
+    ),
+}
+LESSON_QUESTIONS = {
+    "gaps": "Why can the decoder not draw a digit from the middle of a gap?",
+    "vae": "Could a VAE use the swiss roll as p(z)? What would it need to know about it?",
+    "aae": "The discriminator never sees a formula for p(z). What does it see instead?",
+    "shapes": "Which digits share a petal, and why can the network not be told which petal to use?",
+    "labels": "What does the discriminator know now that it did not know before?",
+    "style": "If z no longer says which digit it is, what is left for it to carry?",
+    "semi": "Why does the AAE beat a network trained on the same 100 labels alone?",
+    "clustering": "Nobody gave a single label. How does each cluster get its digit's name?",
+}
+LESSON_PARAGRAPH_LABEL = "The idea"
+LESSON_LOOK_LABEL = "What to look for"
+LESSON_QUESTION_LABEL = "Ask the class"
+LESSON_STEP_OF = "Step {n} of {total}"
+LESSON_PREVIOUS = "Previous step"
+LESSON_NEXT = "Next step"
+LESSON_STEP_LINK = "Link to this step"
+HELP_LESSON_BUTTON = (
+    "Sets up this step's run (or loads the shipped model that shows it) and opens the page where it is shown."
+)
+HELP_LESSON_STEP = "Jump to any step of the lesson; the link in the address bar follows."
+LESSON_MISSING_CHECKPOINT = (
+    "The shipped model `{name}` is not in `checkpoints/`: run `python -m aae pretrain --shipped` to make it."
+)
+LESSON_DIAGRAM_TITLE = "The network, and which part learns in each phase"
+
+# --------------------------------------------------------------------------------------- the network diagram (ui.diagram)
+
+DIAGRAM_PARTS = {
+    "x": "x: a digit",
+    "encoder": "Encoder",
+    "z": "code z",
+    "decoder": "Decoder",
+    "x_hat": "x̂: its reconstruction",
+    "prior": "samples of p(z)",
+    "discriminator": "Discriminator",
+    "classifier": "q(y|x): the digit's guess",
+}
+DIAGRAM_CAPTION = (
+    "Red: the parts that learn in the phase just run (as in the phase strip); dashed: the phase that runs next."
+)
+DIAGRAM_ALT = "The network: x, encoder, z, decoder, x̂; the discriminator compares z with samples of p(z)"
+
+# --------------------------------------------------------------------------------------- presenter mode
+
+PRESENT_LABEL = "Presenter mode"
+HELP_PRESENT = (
+    "For a projector: no sidebar, bigger type, the picture and the run controls on one screen (1280 × 720). The "
+    "link keeps it (?present=1). The run controls move into the **Run controls** button at the top."
+)
+PRESENT_CONTROLS = "Run controls"
+PRESENT_EXIT = "Leave presenter mode"
+
+# --------------------------------------------------------------------------------------- glossary
+
+GLOSSARY_LABEL = "Glossary"
+GLOSSARY = {
+    "p(z)": "The prior: the shape we want the codes to fill, chosen from the menu (a Gaussian, a mixture, a swiss roll).",
+    "q(z)": (
+        "The aggregated posterior: the cloud of every digit's code z = E(x). Training pulls q(z) into the shape of p(z)."
+    ),
+    "Encoder": "The network that turns a digit x into its code z.",
+    "Decoder": "The network that draws a digit x̂ back from a code z.",
+    "Discriminator": (
+        "The referee network: it learns to tell samples of p(z) (it should say 1) from the encoder's codes (0)."
+    ),
+    "Phase": (
+        "One part of a training batch: reconstruction (encoder and decoder learn to redraw x), discriminator (D "
+        "learns), generator (the encoder learns to fool D)."
+    ),
+    "Held-out": "Digits never used for training: the plots and numbers use them, so they show what the model learned, not memorised.",
+    "Referee accuracy": (
+        "How often a k-NN classifier tells the codes from samples of p(z): 50 % means it cannot tell (q(z) matches "
+        "p(z)), 100 % means they never overlap."
+    ),
+    "nats": (
+        "The unit of reconstruction error here: −log p(x | z) summed over the 784 pixels, in natural-log units. Lower "
+        "is better."
+    ),
+    "Epoch": "One pass over every training digit (mnist-5k: 4,500 digits, so 45 batches of 100).",
+    "k-NN": (
+        "k nearest neighbours: classify a code by the digits of its k closest codes. High k-NN accuracy means "
+        "digits of one kind sit together."
+    ),
+    "β1": "Adam's momentum: how much of the last steps' direction each step keeps. 0.5 is usual for GANs.",
+    "R1": "A gradient penalty on the discriminator at samples of p(z): it keeps D smooth, so the game stays calm.",
+}
+GLOSSARY_TERMS = {         # how each GLOSSARY entry is named on screen
+    "p(z)": "p(z), the prior", "q(z)": "q(z), the aggregated posterior", "Encoder": "Encoder", "Decoder": "Decoder",
+    "Discriminator": "Discriminator D(z)", "Phase": "Phase", "Held-out": "Held-out", "Referee accuracy": "Referee accuracy",
+    "nats": "nats", "Epoch": "Epoch", "k-NN": "k-NN", "β1": "β1", "R1": "R1",
+}
+GLOSSARY_DETAILS = "Details (run and decoder ids)"
+
+# --------------------------------------------------------------------------------------- the class around the teacher
+
+WATCHING_TEACHER = (
+    "**You are watching the teacher's run.** It moves when the teacher trains; nothing you press here changes it."
+)
+TEACHER_ON_STEP = "The teacher is on lesson step {n}: **{title}**. [Open that step]({link})"
+RUNS_ON_SERVER = "Runs on this server"
+HELP_RUNS_ON_SERVER = "Every run on this server, whoever started it: pause or stop any of them (only the teacher sees this)."
+RUNS_ON_SERVER_NONE = "No runs on this server."
+RUN_ROW = "`{run_id}` · {title} · {prior} · step {step:,} · {status} · {viewers} watching"
+RUN_PAUSE = "Pause"
+RUN_STOP = "Stop"
+
+# ======================================================================================== languages
+# Kept at the end of the catalog; the texts above stay plain constants so that adding one is one line.
+
+LANGUAGES = {"en": "English", "zh": "简体中文"}     # code -> its own name (never translated)
+DEFAULT_LANGUAGE = "en"
+_CATALOG_MODULES = {"en": __name__, "zh": "ui.texts_zh"}
+_language_source: Callable[[], str] = lambda: DEFAULT_LANGUAGE   # noqa: E731 (replaced by ui.state)
+
+
+def is_text(name: str, value: object) -> bool:
+    """True for a catalog entry: an upper-case name holding a str, a tuple of str or a dict of str."""
+    if not name.isupper() or name.startswith("_") or name in ("LANGUAGES", "DEFAULT_LANGUAGE"):
+        return False
+    if isinstance(value, str):
+        return True
+    if isinstance(value, tuple):
+        return all(isinstance(v, str) for v in value)
+    return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+
+
+def catalog(language: str) -> dict[str, str | tuple[str, ...] | dict[str, str]]:
+    """Every text of ``language`` by name (``catalog("zh")["TRAIN_TITLE"]``)."""
+    module = importlib.import_module(_CATALOG_MODULES[language])
+    return {name: value for name, value in vars(module).items() if is_text(name, value)}
+
+
+def set_language_source(source: Callable[[], str]) -> None:
+    """Where ``texts.NAME`` asks for the current language (``ui.state`` registers ``language``)."""
+    global _language_source
+    _language_source = source
+
+
+def text(name: str, language: str | None = None):
+    """The text ``name`` in ``language`` (default: the current one), English when untranslated."""
+    language = language or _language_source()
+    if language != DEFAULT_LANGUAGE:
+        translated = _translations(language).get(name)
+        if translated is not None:
+            return translated
+    return vars(sys.modules[__name__])[name]
+
+
+_loaded: dict[str, dict] = {}
+
+
+def _translations(language: str) -> dict:
+    if language not in _loaded:
+        _loaded[language] = catalog(language) if language in _CATALOG_MODULES else {}
+    return _loaded[language]
+
+
+class _Catalog(types.ModuleType):
+    """This module's type: ``texts.NAME`` looks the name up in the current language's catalog."""
+
+    def __getattribute__(self, name: str):
+        value = super().__getattribute__(name)
+        if name.isupper() and is_text(name, value):
+            return text(name)
+        return value
+
+
+sys.modules[__name__].__class__ = _Catalog
