@@ -10,8 +10,8 @@ cv.init_widgets()
 job = state.current_job(state.CLUSTERING)
 
 with st.sidebar:
-    n = st.number_input("Clusters", 2, 100, key="setup_clustering_n", help=texts.HELP_N_CLUSTERS)
-    seed = st.number_input("Seed", 0, 2**31 - 1, key="setup_clustering_seed", help=texts.HELP_SEED)
+    n = st.number_input(texts.CLUSTERS_LABEL, 2, 100, key="setup_clustering_n", help=texts.HELP_N_CLUSTERS)
+    seed = st.number_input(texts.FIELD_LABELS["seed"], 0, 2**31 - 1, key="setup_clustering_seed", help=texts.HELP_SEED)
     spec = cv.spec(state.CLUSTERING, cv.new_run(state.CLUSTERING, "clustering", n_classes=int(n), seed=int(seed)),
                    "clustering")
     controls.run_controls(job, spec)

@@ -10,10 +10,10 @@ cv.init_widgets()
 job = state.current_job(state.REDUCTION)
 
 with st.sidebar:
-    kind = st.radio("Variant", list(texts.REDUCTION_VARIANTS), format_func=texts.REDUCTION_VARIANTS.get,
+    kind = st.radio(texts.VARIANT_LABEL, list(texts.REDUCTION_VARIANTS), format_func=texts.REDUCTION_VARIANTS.get,
                     key="setup_reduction_kind", help=texts.HELP_REDUCTION_VARIANT)
-    n = st.number_input("Clusters", 2, 100, key="setup_reduction_n", help=texts.HELP_N_CLUSTERS)
-    eta = st.number_input("η (head distance)", 0.0, 100.0, step=0.5, key="setup_reduction_eta", help=texts.HELP_ETA)
+    n = st.number_input(texts.CLUSTERS_LABEL, 2, 100, key="setup_reduction_n", help=texts.HELP_N_CLUSTERS)
+    eta = st.number_input(texts.ETA_LABEL, 0.0, 100.0, step=0.5, key="setup_reduction_eta", help=texts.HELP_REDUCTION_ETA)
     labels = cv.REDUCTION_LABELS if kind == "reduction_semi" else None
     spec = cv.spec(state.REDUCTION, cv.new_run(state.REDUCTION, kind, n_classes=int(n), labels=labels,
                                                eta=float(eta)), "reduction")

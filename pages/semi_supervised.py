@@ -10,9 +10,9 @@ cv.init_widgets()
 job = state.current_job(state.SEMI)
 
 with st.sidebar:
-    labels = st.radio("Labelled digits", cv.LABEL_CHOICES, format_func=lambda n: f"{n:,}", horizontal=True,
+    labels = st.radio(texts.SEMI_LABELS_LABEL, cv.LABEL_CHOICES, format_func=lambda n: f"{n:,}", horizontal=True,
                       key="setup_semi_labels", help=texts.HELP_SEMI_LABELS)
-    seed = st.number_input("Seed", 0, 2**31 - 1, key="setup_semi_seed", help=texts.HELP_SEED)
+    seed = st.number_input(texts.FIELD_LABELS["seed"], 0, 2**31 - 1, key="setup_semi_seed", help=texts.HELP_SEMI_SEED)
     spec = cv.spec(state.SEMI, cv.new_run(state.SEMI, "semi_supervised", labels=labels, seed=int(seed)), "semi")
     controls.run_controls(job, spec)
 widgets.flash_messages()

@@ -122,9 +122,6 @@ NOT_YET_ROUTED = {
                       "Training runs all three phases on every batch. Pause, then use **Next ", "Prior fit",
                       "** ·  phase** — ", "Paused. **Next phase** runs the  phase alone; **Step one batch** runs ",
                       "** run** `` · ****", ":material/group: Also open in  other tab.", "Hand over control"},
-    "pages/clustering.py": {"Clusters", "Seed"},
-    "pages/reduction.py": {"Variant", "Clusters", "η (head distance)"},
-    "pages/semi_supervised.py": {"Labelled digits", "Seed"},
 }
 
 

@@ -513,6 +513,10 @@ HELP_SEMI_LABELS = (
 HELP_SEMI_SEED = (
     "Seeds the network's first weights, the batches and which digits keep their labels. Applies to the next run."
 )
+SEMI_LABELS_LABEL = "Labelled digits"
+CLUSTERS_LABEL = "Clusters"
+VARIANT_LABEL = "Variant"
+ETA_LABEL = "η (head distance)"
 SEMI_CURVE_TITLE = "Held-out error (%) — lower is better"
 SEMI_SERIES = {"test_error": "AAE q(y|x)", "baseline_error": "NN baseline (labels only)"}
 CONFUSION_TITLE = "Confusion matrix of the AAE (rows: true digit, columns: predicted)"
@@ -778,7 +782,7 @@ DIAGRAM_PARTS = {
     "encoder": "Encoder",
     "z": "code z",
     "decoder": "Decoder",
-    "x_hat": "x̂: its reconstruction",
+    "x_hat": "x̂: redrawn",
     "prior": "samples of p(z)",
     "discriminator": "Discriminator",
     "classifier": "q(y|x): the digit's guess",

@@ -441,6 +441,10 @@ HELP_SEMI_LABELS = (
     "对下一次训练生效（重置）。"
 )
 HELP_SEMI_SEED = "决定网络的初始权重、批次顺序，以及哪些数字保留标签。对下一次训练生效。"
+SEMI_LABELS_LABEL = "带标签的数字"
+CLUSTERS_LABEL = "簇数"
+VARIANT_LABEL = "变体"
+ETA_LABEL = "η（簇中心间距）"
 SEMI_CURVE_TITLE = "留出错误率（%）——越低越好"
 SEMI_SERIES = {"test_error": "AAE q(y|x)", "baseline_error": "NN 基线（只用标签）"}
 CONFUSION_TITLE = "对抗自编码器的混淆矩阵（行：真实数字，列：预测）"
@@ -670,7 +674,7 @@ DIAGRAM_PARTS = {
     "encoder": "编码器",
     "z": "编码 z",
     "decoder": "解码器",
-    "x_hat": "x̂：它的重构",
+    "x_hat": "x̂：重构",
     "prior": "p(z) 的样本",
     "discriminator": "判别器",
     "classifier": "q(y|x)：对数字的猜测",
