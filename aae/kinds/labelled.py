@@ -25,7 +25,7 @@ from torch import nn
 
 from ..config import ModelConfig
 from ..models import PRESET_DISC_HIDDEN, Autoencoder, Discriminator
-from ..priors import N_COMPONENTS, Prior
+from ..priors import N_COMPONENTS, Prior, _smooth
 from .aae import discriminator_phase, fresh_codes, generator_phase, kept_codes
 from .ae import RECON_OPTIMIZER, reconstruction
 from .base import DISCRIMINATOR, GENERATOR, Batch, ModelKind, OptimizerSpec, register_kind
@@ -170,6 +170,20 @@ def own_component_rate(codes: np.ndarray, labels: np.ndarray, prior: Prior) -> f
     if labels.size == 0:
         return float("nan")
     return float((component_of(codes, prior) == labels).mean())
+
+
+def component_density(prior: Prior, resolution: int = 160, *, n_samples: int = 200_000, seed: int = 0) -> np.ndarray:
+    """(10, R, R) each component's share of a fixed labelled prior sample per cell of an R × R grid
+    over ``prior.bounds`` (rows: ascending z₂), scaled so the fullest cell of all is 1: the picture
+    of where each digit is asked to go."""
+    lo, hi = prior.bounds
+    labels = torch.arange(n_samples) % N_COMPONENTS
+    z = prior.sample(n_samples, labels=labels, generator=torch.Generator().manual_seed(seed))[:, :2].numpy()
+    edges = np.linspace(lo, hi, resolution + 1)
+    out = np.stack([_smooth(np.histogram2d(z[labels.numpy() == k, 1], z[labels.numpy() == k, 0],
+                                           bins=(edges, edges))[0].astype(np.float32))
+                    for k in range(N_COMPONENTS)])                             # (10, R, R)
+    return out / max(float(out.sum(0).max()), 1e-12)
 
 
 # -- Fig. 3's walks -----------------------------------------------------------------------------------
