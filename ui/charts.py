@@ -20,7 +20,11 @@ from __future__ import annotations
 import base64
 import functools
 import io
+import threading
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Callable, Hashable, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -61,6 +65,10 @@ EDGE_MAX_AREA = 200              # px², the largest edge marker
 EDGE_COLOR = "#333"
 NOTE_OFFSET = 40                 # px from the plot's top edge to the caption: below the tick labels
 CLIP_IQR = 3.0                   # loss axes end at Tukey's far-out fences (q₁ − 3·IQR, q₃ + 3·IQR)
+
+PREPARED_CACHE_SIZE = 64         # (run, snapshot version, view) entries shared by every viewer of the server
+
+T = TypeVar("T")
 
 LAYER_PRIOR = "p(z)"
 LAYER_D = "D(z)"
@@ -375,6 +383,95 @@ def latent_spec(snap, layers: Layers, class_names: tuple[str, ...] | None = None
             "resolve": {"scale": {"color": "independent"}, "legend": {"color": "independent"}}}
 
 
+# ------------------------------------------------------------------------------------ shared per version
+
+class _Prepared:
+    """A process-wide, bounded LRU of what a snapshot's views cost to build (specs with their Arrow
+    bytes, image grids), keyed by (run, snapshot version, view): thirty watchers of one run build
+    each version's charts once between them, not thirty times, in the process that also trains
+    (issue 10 §8). An entry holds a weak reference to its snapshot and is only a hit for that very
+    object, so two hand-made snapshots that happen to share an id and version never share a chart."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._entries: OrderedDict[tuple, tuple[Callable[[], object], object]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, snap, view: Hashable, build: Callable[[], T]) -> T:
+        key = (snap.job_id, snap.version, view)
+        try:
+            hash(key)
+        except TypeError:                        # an unhashable view: nothing to share
+            return build()
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0]() is snap:
+                self._entries.move_to_end(key)
+                return entry[1]
+        value = build()                          # outside the lock: a slow build never blocks other views
+        with self._lock:
+            self._entries[key] = (_ref(snap), value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def _ref(obj) -> Callable[[], object]:
+    try:
+        return weakref.ref(obj)
+    except TypeError:                            # not weak-referenceable: hold it (the cache is bounded)
+        return lambda: obj
+
+
+PREPARED = _Prepared(PREPARED_CACHE_SIZE)
+
+
+def prepared(snap, view: Hashable, build: Callable[[], T]) -> T:
+    """``build()`` once per (``snap.job_id``, ``snap.version``, ``view``) for every session of the
+    server; later calls for the same snapshot return the same object (treat it as read-only)."""
+    return PREPARED.get(snap, view, build)
+
+
+def with_arrow_bytes(spec: dict) -> dict:
+    """``spec`` with its named datasets serialised to Arrow IPC bytes once (``st.vega_lite_chart``
+    passes bytes through as they are instead of serialising the tables on every call)."""
+    from streamlit import dataframe_util
+
+    datasets = spec.get("datasets")
+    if not datasets:
+        return spec
+    return {**spec, "datasets": {name: data if isinstance(data, bytes) else dataframe_util.convert_anything_to_arrow_bytes(data)
+                                 for name, data in datasets.items()}}
+
+
+def shared_latent_spec(snap, layers: Layers, class_names: tuple[str, ...] | None = None, *,
+                       model: str | None = None, bounds: tuple[float, float] | None = None,
+                       size: int | None = None, legend: bool = True) -> dict:
+    """``latent_spec(...)`` (same arguments) built once per snapshot version for all its viewers."""
+    view = ("latent", layers, tuple(class_names) if class_names is not None else None, model,
+            None if bounds is None else (float(bounds[0]), float(bounds[1])), size, legend)
+    return prepared(snap, view, lambda: with_arrow_bytes(
+        latent_spec(snap, layers, class_names, model=model, bounds=bounds, size=size, legend=legend)))
+
+
+def shared_curves_specs(snap) -> dict[str, dict]:
+    """``curves_specs(snap.history)`` built once per snapshot version for all its viewers."""
+    return prepared(snap, "curves", lambda: {name: with_arrow_bytes(spec)
+                                             for name, spec in curves_specs(snap.history).items()})
+
+
+def shared_image_grid_html(snap, view: Hashable, images: Callable[[], np.ndarray], ncols: int, *, name: str,
+                           alt: str) -> str:
+    """``image_grid_html(images(), …)`` built once per snapshot version for all its viewers."""
+    return prepared(snap, ("grid", view, ncols, name, alt),
+                    lambda: image_grid_html(images(), ncols, name=name, alt=alt))
+
+
 def latent_chart(snap, layers: Layers, *, key: str, class_names: tuple[str, ...] | None = None,
                  model: str | None = None, bounds: tuple[float, float] | None = None, size: int | None = None,
                  legend: bool = True) -> None:
@@ -383,7 +480,7 @@ def latent_chart(snap, layers: Layers, *, key: str, class_names: tuple[str, ...]
     datasets into the live view instead of rebuilding the chart."""
     import streamlit as st
 
-    spec = latent_spec(snap, layers, class_names, model=model, bounds=bounds, size=size, legend=legend)
+    spec = shared_latent_spec(snap, layers, class_names, model=model, bounds=bounds, size=size, legend=legend)
     st.vega_lite_chart(spec=spec, key=key, width="content")
 
 

@@ -9,13 +9,17 @@ and must stay fast (< 100 ms, DESIGN.md §4). When something changes that the re
 shows — the run's status, its prior, its error (the *live signature*) — the fragment reruns the
 whole page instead, so buttons, sidebar and refresh timers follow. While a run is paused, one small
 fragment per page (``idle_watch``) notices steps, resumes or prior switches made from another tab.
-Watchers refresh half as often as the browser that controls the run (issue 10 §8: each refresh of
-each watcher costs the training thread its interpreter for a moment).
+Watchers refresh more slowly than the browser that controls the run (``watcher_interval``: at most
+once a second by default, ``$AAE_WATCHER_REFRESH_S``), and the charts of a snapshot version are built
+once for all its viewers (``charts.prepared``): issue 10 §8, each refresh of each watcher costs the
+training thread its interpreter for a moment.
 """
 
 from __future__ import annotations
 
 from typing import Callable
+
+import os
 
 import streamlit as st
 
@@ -25,7 +29,8 @@ from ui import state, texts
 REFRESH_S = 0.35            # scatters and counters: ≈3 refreshes a second while a run is active
 DETAIL_REFRESH_S = 1.0      # curves and digit grids change slowly; fewer refreshes spare the browser
 IDLE_POLL_S = 2.0           # paused run: how often to look for changes made from another tab
-WATCHER_SLOWDOWN = 2.0      # a watcher's refresh interval, relative to the controlling browser's
+WATCHER_SLOWDOWN = 2.0      # a watcher's refresh interval, relative to the controlling browser's …
+WATCHER_REFRESH_S = 1.0     # … and never shorter than this ($AAE_WATCHER_REFRESH_S): 30 watchers, 30 reruns/s
 MOVING_STATES = (QUEUED, LOADING, RUNNING)   # the live view refreshes; paused and ended runs stand still
 
 Render = Callable[[Snapshot], None]
@@ -38,11 +43,21 @@ def live_view(job: TrainingJob, render: Render, *, every: float = REFRESH_S, idl
     its own fragment, so panels can refresh at their own pace."""
     job.snapshot()                      # counts as watching (the registry pauses runs nobody watches)
     snap = state.run_snapshot(job)
-    interval = every if state.controls(job.id) else every * WATCHER_SLOWDOWN
+    interval = every if state.controls(job.id) else watcher_interval(every)
     st.fragment(_live, run_every=interval if snap.status in MOVING_STATES else None)(job.id, signature(snap),
                                                                                       render)
     if idle_watch and snap.status == PAUSED:
         st.fragment(_idle_watch, run_every=IDLE_POLL_S)(job.id, _idle_signature(snap))
+
+
+def watcher_interval(every: float) -> float:
+    """A watcher's refresh interval for a panel the controlling browser refreshes every ``every`` s:
+    ``max(every · WATCHER_SLOWDOWN, $AAE_WATCHER_REFRESH_S or WATCHER_REFRESH_S)``."""
+    try:
+        floor = float(os.environ.get("AAE_WATCHER_REFRESH_S", WATCHER_REFRESH_S))
+    except ValueError:
+        floor = WATCHER_REFRESH_S
+    return max(every * WATCHER_SLOWDOWN, floor if floor > 0 else WATCHER_REFRESH_S)
 
 
 def signature(snap: Snapshot) -> tuple:

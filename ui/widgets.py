@@ -228,20 +228,21 @@ def status_metrics(snap: Snapshot) -> None:
 def detail_panel(snap: Snapshot) -> None:
     if snap.codes is None:
         return
-    for name, spec in charts.curves_specs(snap.history).items():
+    for name, spec in charts.shared_curves_specs(snap).items():
         st.vega_lite_chart(spec=spec, key=f"curve_{name}", width="stretch", height=charts.CURVE_HEIGHT)
     st.caption(texts.CAPTION_CURVES)
     if snap.samples is not None:
-        st.html(charts.image_grid_html(snap.samples, 10, name="samples", alt="decoded prior samples"))
+        st.html(charts.shared_image_grid_html(snap, "samples", lambda: snap.samples, 10, name="samples",
+                                              alt="decoded prior samples"))
         st.caption(texts.CAPTION_SAMPLES)
 
 
 def recon_panel(snap: Snapshot) -> None:
     if snap.recon_inputs is None or snap.recon_outputs is None:
         return
-    pair = np.concatenate([snap.recon_inputs, snap.recon_outputs])               # (2·n, 28, 28)
-    st.html(charts.image_grid_html(pair, len(snap.recon_inputs), name="reconstructions",
-                                   alt="test digits and their reconstructions"))
+    st.html(charts.shared_image_grid_html(
+        snap, "recon", lambda: np.concatenate([snap.recon_inputs, snap.recon_outputs]),   # (2·n, 28, 28)
+        len(snap.recon_inputs), name="reconstructions", alt="test digits and their reconstructions"))
     st.caption(texts.CAPTION_RECON)
 
 
