@@ -223,23 +223,36 @@ class Trainer:
     def set_prior(self, prior: Prior, *, reset_discriminator: bool = True) -> None:
         """Swap p(z) mid-run (the codes then migrate towards the new shape).
 
-        The new prior's recipe applies (unless the config fixes a setting). The discriminators'
-        Adam moments belong to the old game: with ``reset_discriminator`` they start afresh, so the
-        first steps against the new p(z) are not driven by stale momentum.
+        The new prior's recipe applies (unless the config fixes a setting). With
+        ``reset_discriminator`` every discriminator starts a new game: fresh weights (seeded by the
+        run's seed and step) and fresh Adam state. Its old judgement and momentum belong to the old
+        p(z); resetting only the Adam state is worse than either (the fresh moments' first steps are
+        full-size: on mnist-5k, Gaussian → mixture, the referee 300 steps after the switch was 0.90
+        with the state reset, 0.73 with D re-initialised, 0.97 for a fresh run).
         """
         check_prior_compatible(self.kind, prior)
         _check_prior_dim(prior, self.model)
         self.prior = prior
         self.recipe = adversarial_recipe(self.config, prior, self.kind)
-        for name, opt in self.optimizers.items():
-            role = self._roles[name]
-            if role == RECONSTRUCTION:
+        for spec in self.kind.optimizers:
+            if spec.role == RECONSTRUCTION:
                 continue
+            opt = self.optimizers[spec.name]
             for group in opt.param_groups:
-                group["lr"] = self.recipe.lr_disc if role == DISCRIMINATOR else self.recipe.lr_gen
+                group["lr"] = self.recipe.lr_disc if spec.role == DISCRIMINATOR else self.recipe.lr_gen
                 group["betas"] = (self.recipe.beta1, group["betas"][1])
-            if role == DISCRIMINATOR and reset_discriminator:
+            if spec.role == DISCRIMINATOR and reset_discriminator:
+                self._reinitialise({id(p) for p in spec.params(self.model)})
                 opt.state.clear()
+
+    def _reinitialise(self, param_ids: set[int]) -> None:
+        """Fresh initial weights for every layer whose parameters are all among ``param_ids``."""
+        with _INIT_LOCK, torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.config.seed + 1_000_003 * (self.step_count + 1))
+            for module in self.model.modules():
+                own = list(module.parameters(recurse=False))
+                if own and all(id(p) in param_ids for p in own) and hasattr(module, "reset_parameters"):
+                    module.reset_parameters()
 
     def d_input(self, z: torch.Tensor) -> torch.Tensor:
         """What a discriminator sees: z, plus N(0, s²) noise when TrainConfig.d_input_noise = s > 0."""

@@ -767,3 +767,36 @@ def test_restore_brings_back_the_initial_weights_before_any_good_ones(make_job):
     job = make_job(options=PAUSED_OPTIONS)
     job.wait_for(lambda s: s.status == "paused", TIMEOUT)
     assert job.restore_good_weights().result(TIMEOUT) == 0  # the initial weights are kept at setup
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return load_dataset("mnist-5k")
+
+
+def test_a_live_prior_switch_keeps_the_game_alive(mnist):
+    """Gaussian -> mixture of 10 Gaussians, counted in steps: N steps after the switch the referee
+    tells codes from p(z) no better than it does for a fresh run after N steps (issue 9: a switch
+    used to collapse the game, the fit getting worse for good)."""
+    m = n = 200
+    options = JobOptions(start_paused=True, referee_interval=0.0, n_eval=500, knn_train_codes=50, n_grid=4,
+                         d_grid_resolution=8, n_arrows=4, autosave_every=0)
+
+    def config(prior: str) -> RunConfig:
+        return RunConfig(data=DataConfig(name="mnist-5k"), prior=PriorConfig(name=prior), model=ModelConfig(kind="aae"),
+                         train=TrainConfig(batch_size=32, seed=0, device="cpu"))
+
+    switched = TrainingJob(config("gaussian"), options=options, dataset=mnist).start()
+    fresh = TrainingJob(config("mog10"), options=options, dataset=mnist).start()
+    try:
+        assert switched.step_batch(m).result(TIMEOUT) == m
+        switched.set_prior(PriorConfig(name="mog10")).result(TIMEOUT)
+        assert switched.step_batch(n).result(TIMEOUT) == m + n
+        assert fresh.step_batch(n).result(TIMEOUT) == n
+        after_switch, after_fresh = switched.peek(), fresh.peek()
+    finally:
+        switched.stop()
+        fresh.stop()
+    assert after_switch.config.prior.name == "mog10" and after_switch.alarm is None
+    assert after_switch.referee <= after_fresh.referee, (after_switch.referee, after_fresh.referee)
+    assert switched.join(TIMEOUT) and fresh.join(TIMEOUT)

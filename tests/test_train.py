@@ -458,3 +458,26 @@ def test_set_prior_switches_to_the_new_priors_recipe(data):
     assert tr.opt_disc.param_groups[0]["lr"] == g.lr_disc and tr.opt_gen.param_groups[0]["lr"] == g.lr_gen
     assert tr.opt_disc.param_groups[0]["betas"][0] == g.beta1
     tr.step()  # the penalty is now on: the discriminator phase still runs
+
+
+def test_set_prior_starts_a_new_game_for_the_discriminator(data):
+    tr = make_trainer(data)
+    for _ in range(3):
+        tr.step()
+    before = {name: params(mod) for name, mod in parts(tr).items()}
+    tr.set_prior(make_prior("mog10"))
+    after = parts(tr)
+    assert all_changed(before["discriminator"], after["discriminator"])      # fresh weights ...
+    assert not tr.opt_disc.state                                            # ... and fresh Adam moments
+    assert unchanged(before["encoder"], after["encoder"]) and unchanged(before["decoder"], after["decoder"])
+    assert tr.opt_gen.state                                                 # the encoder keeps its momentum
+    again = make_trainer(data)
+    for _ in range(3):
+        again.step()
+    again.set_prior(make_prior("mog10"))
+    assert unchanged(params(tr.model.discriminator), again.model.discriminator)  # seeded: reproducible
+    kept = make_trainer(data)
+    kept.step()
+    d = params(kept.model.discriminator)
+    kept.set_prior(make_prior("mog10"), reset_discriminator=False)
+    assert unchanged(d, kept.model.discriminator) and kept.opt_disc.state

@@ -718,7 +718,8 @@ class TrainingJob:
         do_details = details and (force_weights or now - self._t_detail >= min(
             max(opts.detail_interval, self._detail_cost / share), MAX_DETAIL_GAP))
         do_weights = details and (force_weights or now - self._t_weights >= opts.weights_interval)
-        do_referee = details and (force_weights and self._details_pending or now - self._t_referee >= min(
+        # The referee also runs on every forced publish (pause, step, stop): values at step boundaries.
+        do_referee = details and (force_weights or now - self._t_referee >= min(
             max(opts.referee_interval, self._referee_cost / share), MAX_DETAIL_GAP))
         extra_time = [0.0, 0.0]  # details, referee
         views: dict[str, ModelView] = {}
