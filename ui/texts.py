@@ -254,6 +254,46 @@ CAPTION_CURVES = (
     "codes from prior samples. Prior fit: the green band is a good fit (the ratio is noisy: read its trend)."
 )
 
+# --------------------------------------------------------------------------------------- Train page parts
+
+OBJECTIVE_TITLE = "The AAE objective, and what good curves look like"
+OBJECTIVE_TAB = "The objective, phase by phase"
+GOOD_LOOKS_LIKE_TAB = "What good looks like"
+PHASE_HEADING = "**{i} · {phase} phase** — {what}"
+ONE_BATCH = "One batch ="
+PHASE_DONE = "**{phase} phase just ran.** {what}"
+RUNNING_PHASES = (
+    "Training runs all three phases on every batch. Pause, then use **Next phase** to run them one at a time "
+    "(dashed box = the phase that runs next)."
+)
+PAUSED_PHASES = "Paused. **Next phase** runs the {phase} phase alone; **Step one batch** runs what is left of the batch."
+LAYERS_LABEL = "Layers on the plot"
+METRIC_STEP = "Step"
+METRIC_EPOCH = "Epoch"
+METRIC_SPEED = "Steps / s"
+METRIC_FIT = "Prior fit"
+FIT_GOOD = "good fit"
+FIT_TARGET = "target ≤ {good}"
+PRIOR_PREVIEW = "p(z): {prior} — the shape the codes will be pulled into"
+RUN_NOT_STARTED = "Could not start a run: {error}"
+RUN_FAILED = "**This run failed.** {error}\n\n{what_to_do}"
+REATTACH_BUTTON = "Run `{run_id}` — {prior}, step {step}, {status}"
+SLOT_TITLES = {             # a training page's run, by slot name (ui.state.SLOTS)
+    "train": "Train",
+    "compare": "Compare",
+    "semi": "Semi-supervised",
+    "clustering": "Clustering",
+    "reduction": "Reduction",
+    "labelled": "Labels in the game",
+    "style": "Style and content",
+}
+SIDEBAR_RUN = "**{title} run** `{run_id}` · **{status}**"
+SERVER_LOAD = ":material/memory: **{device}** · training {running} of at most {cap} · queued {queued}"
+OTHER_TAB = ":material/group: Also open in {n} other tab."
+OTHER_TABS = ":material/group: Also open in {n} other tabs."
+SHARE_LINK = "Share to watch live: [{url}]({url})"
+HAND_OVER = "Hand over control"
+
 # --------------------------------------------------------------------------------------- explanations
 
 OBJECTIVE_INTRO_MD = r"""
@@ -450,6 +490,11 @@ HELP_EXPLORER_SOURCE = (
     "training run's newest decoder reaches the pad at most every 2 s."
 )
 HELP_EXPLORER_PAD = "Drag the point, click anywhere, or focus the map and use the arrow keys (Shift: bigger steps)."
+EXPLORER_DIGIT_LABEL = "Digit (the content)"
+HELP_EXPLORER_DIGIT = (
+    "A supervised AAE is told which digit to draw: pick it here, and the pad, the grid and the path move its "
+    "style z."
+)
 HELP_GRID_N = "Cells per side of the manifold grid."
 HELP_INTERP_END = (
     "An end of the straight path: the probe (the path follows it as you drag), your drawing, or the typical "

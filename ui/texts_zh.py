@@ -208,6 +208,43 @@ CAPTION_CURVES = (
     "（这个比值有噪声：看它的趋势）。"
 )
 
+# --------------------------------------------------------------------------------------- Train page parts
+
+OBJECTIVE_TITLE = "对抗自编码器的目标函数，以及好的曲线是什么样子"
+OBJECTIVE_TAB = "目标函数，逐个阶段"
+GOOD_LOOKS_LIKE_TAB = "好的结果是什么样子"
+PHASE_HEADING = "**{i} · {phase}阶段** — {what}"
+ONE_BATCH = "一批 ="
+PHASE_DONE = "**刚刚运行了{phase}阶段。** {what}"
+RUNNING_PHASES = "训练时每一批都运行全部三个阶段。先暂停，再用 **下一阶段** 逐个运行它们（虚线框 = 下一个要运行的阶段）。"
+PAUSED_PHASES = "已暂停。**下一阶段** 只运行{phase}阶段；**单步一批** 运行这一批剩下的部分。"
+LAYERS_LABEL = "图上的图层"
+METRIC_STEP = "步数"
+METRIC_EPOCH = "轮数"
+METRIC_SPEED = "步 / 秒"
+METRIC_FIT = "先验拟合"
+FIT_GOOD = "拟合良好"
+FIT_TARGET = "目标 ≤ {good}"
+PRIOR_PREVIEW = "p(z)：{prior}——编码将被拉成的形状"
+RUN_NOT_STARTED = "无法开始训练：{error}"
+RUN_FAILED = "**这次训练失败了。** {error}\n\n{what_to_do}"
+REATTACH_BUTTON = "训练 `{run_id}` — {prior}，第 {step} 步，{status}"
+SLOT_TITLES = {
+    "train": "训练页",
+    "compare": "对比页",
+    "semi": "半监督",
+    "clustering": "聚类",
+    "reduction": "降维",
+    "labelled": "标签博弈",
+    "style": "风格与内容",
+}
+SIDEBAR_RUN = "**{title}的训练** `{run_id}` · **{status}**"
+SERVER_LOAD = ":material/memory: **{device}** · 正在训练 {running} 个，最多 {cap} 个 · 排队 {queued} 个"
+OTHER_TAB = ":material/group: 还在另外 {n} 个标签页中打开。"
+OTHER_TABS = ":material/group: 还在另外 {n} 个标签页中打开。"
+SHARE_LINK = "分享链接，实时观看：[{url}]({url})"
+HAND_OVER = "移交控制权"
+
 # --------------------------------------------------------------------------------------- explanations
 
 OBJECTIVE_INTRO_MD = r"""
@@ -248,7 +285,7 @@ GOOD_LOOKS_LIKE_MD = rf"""
 WATCHING = (
     "**正在观看** 另一个浏览器控制的训练：你能实时看到它；控件属于它的主人。主人可以用控制链接把控制权交给你。"
 )
-WATCHING_SIDEBAR = ":material/visibility: 正在观看这次{title}训练（这里没有控件）。"
+WATCHING_SIDEBAR = ":material/visibility: 正在观看这次{title}的训练（这里没有控件）。"
 CONTROL_GRANTED = "你现在也能控制训练 `{run_id}` 了（通过它的控制链接）。"
 HELP_CONTROL_LINK = "打开这个链接的人就能控制这次训练。只分享给一同上课的老师。"
 CONTROL_LINK_WORDS = "打开这个链接的人可以暂停、单步、重置和保存这次训练。上面的分享链接只能观看。"
@@ -383,6 +420,10 @@ HELP_EXPLORER_SOURCE = (
     "送到画板一次。"
 )
 HELP_EXPLORER_PAD = "拖动这个点、在任意处点击，或选中地图后用方向键（按住 Shift：步子更大）。"
+EXPLORER_DIGIT_LABEL = "数字（内容）"
+HELP_EXPLORER_DIGIT = (
+    "有监督 AAE 会被告知要画哪个数字：在这里选好，拖动板、网格和路径改变的就是它的风格 z。"
+)
 HELP_GRID_N = "流形网格每边的格子数。"
 HELP_INTERP_END = (
     "直线路径的一个端点：探针（拖动时路径跟着它走）、你画的数字，或某一类的典型编码（其留出编码的中位数）。"

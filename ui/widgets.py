@@ -85,12 +85,12 @@ def explanations(snap: Snapshot | None) -> None:
         kind, prior, train = snap.config.model.kind, snap.config.prior.name, snap.config.train
     else:
         kind, prior, train = "aae", setup.get("prior"), _train_or_default()
-    with st.expander("The AAE objective, and what good curves look like", icon=":material/functions:"):
-        tab_objective, tab_good = st.tabs(["The objective, phase by phase", "What good looks like"])
+    with st.expander(texts.OBJECTIVE_TITLE, icon=":material/functions:"):
+        tab_objective, tab_good = st.tabs([texts.OBJECTIVE_TAB, texts.GOOD_LOOKS_LIKE_TAB])
         with tab_objective:
             st.markdown(texts.OBJECTIVE_INTRO_MD)
             for i, (phase, text, what) in enumerate(objective(kind, prior, train), 1):
-                st.markdown(f"**{i} · {texts.PHASE_TITLES.get(phase, phase)} phase** — {what}")
+                st.markdown(texts.PHASE_HEADING.format(i=i, phase=texts.PHASE_TITLES.get(phase, phase), what=what))
                 st.code(text, language=None)
             st.markdown(texts.OBJECTIVE_OUTRO_MD)
         tab_good.markdown(texts.GOOD_LOOKS_LIKE_MD)
@@ -113,7 +113,7 @@ def new_train_run(paused: bool) -> TrainingJob | None:
         config, kwargs = setup.new_run_config("aae")
         return state.create_run(state.TRAIN, config, paused=paused, **kwargs)
     except (ConfigError, CheckpointError, DatasetUnavailable, OSError) as e:
-        state.flash("error", f"Could not start a run: {e}")
+        state.flash("error", texts.RUN_NOT_STARTED.format(error=e))
         return None
 
 
@@ -135,7 +135,7 @@ def run_or_stop(job: TrainingJob | None, slot: state.Slot, no_run: str) -> Snaps
 def run_banner(snap: Snapshot) -> None:
     """A failed or ended run says so above the live view (the sidebar repeats it on every page)."""
     if snap.status == FAILED and snap.error:
-        st.error(f"**This run failed.** {snap.error}\n\n{texts.FAILED_WHAT_TO_DO}", icon=":material/error:")
+        st.error(texts.RUN_FAILED.format(error=snap.error, what_to_do=texts.FAILED_WHAT_TO_DO), icon=":material/error:")
     elif not snap.active:
         st.info(texts.RUN_ENDED.format(status=snap.status), icon=":material/stop_circle:")
 
@@ -157,17 +157,15 @@ def phase_strip(snap: Snapshot) -> None:
         ".aae-phase.last{border:2px solid #ff4b4b;background:#ffecec;color:#a00}"
         ".aae-arrow{color:#999}.aae-label{color:#666;font-size:.95rem}</style>"
         f'<div class="aae-phases" data-last-phase="{snap.last_phase or ""}" data-next-phase="{nxt}" '
-        f'data-step="{snap.step}"><span class="aae-label">One batch =</span>'
+        f'data-step="{snap.step}"><span class="aae-label">{texts.ONE_BATCH}</span>'
         + '<span class="aae-arrow">→</span>'.join(boxes) + "</div>")
     if snap.last_phase:
-        text = f"**{texts.PHASE_TITLES[snap.last_phase]} phase just ran.** {texts.PHASE_JUST_RAN[snap.last_phase]}"
+        text = texts.PHASE_DONE.format(phase=texts.PHASE_TITLES[snap.last_phase], what=texts.PHASE_JUST_RAN[snap.last_phase])
         st.markdown(f"{text} *{texts.PHASE_NEXT[nxt]}*")
     elif snap.status == RUNNING:
-        st.caption("Training runs all three phases on every batch. Pause, then use **Next phase** to run them "
-                   "one at a time (dashed box = the phase that runs next).")
+        st.caption(texts.RUNNING_PHASES)
     elif snap.status == PAUSED:
-        st.caption(f"Paused. **Next phase** runs the {texts.PHASE_TITLES[nxt].lower()} phase alone; "
-                   f"**Step one batch** runs what is left of the batch.")
+        st.caption(texts.PAUSED_PHASES.format(phase=texts.PHASE_TITLES[nxt].lower()))
 
 
 def train_live_view(job: TrainingJob) -> None:
@@ -192,7 +190,7 @@ def class_names(snap: Snapshot) -> tuple[str, ...] | None:
 def latent_panel(snap: Snapshot) -> None:
     if live.waiting_notice(snap):
         return
-    chosen = st.pills("Layers on the plot", charts.LAYERS, selection_mode="multi", key=state.K.LAYERS,
+    chosen = st.pills(texts.LAYERS_LABEL, charts.LAYERS, selection_mode="multi", key=state.K.LAYERS,
                       help=texts.HELP_LAYERS)
     with st.container(key="aae_latent"):   # CSS class st-key-aae_latent: tests and scripts find the chart
         charts.latent_chart(snap, charts.Layers.from_names(chosen), key="latent_plot", class_names=class_names(snap))
@@ -210,18 +208,18 @@ def status_metrics(snap: Snapshot) -> None:
     fit = snap.latest.get("prior_fit")
     cols = st.columns(4)
     with cols[0].container(key="aae_step"):
-        st.metric("Step", f"{snap.step:,}", help=texts.HELP_STEP_METRIC)
+        st.metric(texts.METRIC_STEP, f"{snap.step:,}", help=texts.HELP_STEP_METRIC)
     with cols[1].container(key="aae_epoch"):
-        st.metric("Epoch", f"{snap.epoch:.1f}", help=texts.HELP_EPOCH_METRIC)
+        st.metric(texts.METRIC_EPOCH, f"{snap.epoch:.1f}", help=texts.HELP_EPOCH_METRIC)
     with cols[2].container(key="aae_speed"):
-        st.metric("Steps / s", f"{snap.steps_per_sec:.1f}" if snap.status == RUNNING else "—",
+        st.metric(texts.METRIC_SPEED, f"{snap.steps_per_sec:.1f}" if snap.status == RUNNING else "—",
                   help=texts.HELP_SPS_METRIC)
     with cols[3].container(key="aae_fit"):
         if fit is None:
-            st.metric("Prior fit", "—", help=texts.HELP_FIT_METRIC)
+            st.metric(texts.METRIC_FIT, "—", help=texts.HELP_FIT_METRIC)
         else:
             good = fit <= texts.PRIOR_FIT_GOOD
-            st.metric("Prior fit", f"{fit:.2f}", delta="good fit" if good else f"target ≤ {texts.PRIOR_FIT_GOOD}",
+            st.metric(texts.METRIC_FIT, f"{fit:.2f}", delta=texts.FIT_GOOD if good else texts.FIT_TARGET.format(good=texts.PRIOR_FIT_GOOD),
                       delta_color="normal" if good else "off", delta_arrow="off", help=texts.HELP_FIT_METRIC)
 
 
@@ -252,7 +250,7 @@ def no_run_view(prior: str, slot: state.Slot = state.TRAIN) -> None:
     pic, words = st.columns([1, 2], gap="large", vertical_alignment="center")
     with pic:
         st.image(charts.prior_preview_png(prior), width=280,
-                 caption=f"p(z): {PRIORS[prior].display_name} — the shape the codes will be pulled into")
+                 caption=texts.PRIOR_PREVIEW.format(prior=PRIORS[prior].display_name))
     with words:
         st.info(texts.NO_RUN)
         reattach_offers(slot)
@@ -267,7 +265,7 @@ def reattach_offers(slot: state.Slot) -> None:
     for job in jobs[:5]:
         snap = job.peek()
         prior = PRIORS[snap.config.prior.name].display_name if snap.config.prior.name in PRIORS else ""
-        st.button(f"Run `{job.id}` — {prior}, step {snap.step:,}, {snap.status}", icon=":material/link:",
+        st.button(texts.REATTACH_BUTTON.format(run_id=job.id, prior=prior, step=f"{snap.step:,}", status=snap.status), icon=":material/link:",
                   key=f"reattach_{job.id}", on_click=state.attach, args=(slot, job.id), help=texts.HELP_REATTACH)
 
 
@@ -295,13 +293,14 @@ def sidebar_status() -> None:
             for slot, job in shown:
                 snap = state.run_snapshot(job)
                 device = device or snap.device
-                st.markdown(f"**{slot.title} run** `{job.id}` · **{texts.STATUS_LABELS.get(snap.status, snap.status)}**")
+                st.markdown(texts.SIDEBAR_RUN.format(title=texts.SLOT_TITLES.get(slot.name, slot.title), run_id=job.id,
+                                                     status=texts.STATUS_LABELS.get(snap.status, snap.status)))
         for slot, job in shown:
             _run_status(slot, job, state.run_snapshot(job))
         reg = state.registry()
         queued = sum(1 for j in reg.jobs() if j.peek().status == QUEUED)
-        st.caption(f":material/memory: **{device or default_device()}** · training {reg.running_count} of at most "
-                   f"{reg.max_running} · queued {queued}")
+        st.caption(texts.SERVER_LOAD.format(device=device or default_device(), running=reg.running_count,
+                                            cap=reg.max_running, queued=queued))
         state.identity_cookie()
         st.divider()
 
@@ -310,17 +309,17 @@ def _run_status(slot: state.Slot, job: TrainingJob, snap: Snapshot) -> None:
     in_control = state.controls(job.id)
     with st.container(key=f"aae_status_{slot.name}"):
         if not in_control:
-            st.caption(texts.WATCHING_SIDEBAR.format(title=slot.title))
+            st.caption(texts.WATCHING_SIDEBAR.format(title=texts.SLOT_TITLES.get(slot.name, slot.title)))
         elif others := state.other_viewers(job.id):
-            st.caption(f":material/group: Also open in {others} other tab{'s' if others > 1 else ''}.")
+            st.caption((texts.OTHER_TABS if others > 1 else texts.OTHER_TAB).format(n=others))
         if snap.status == FAILED and snap.error:
             st.error(snap.error)
             st.caption(texts.FAILED_WHAT_TO_DO)
         elif snap.status in ("stopped", "done"):
             st.caption(texts.RUN_ENDED.format(status=snap.status))
         watch = state.watch_link(job.id, slot)
-        st.caption(f"Share to watch live: [{watch}]({watch})")
+        st.caption(texts.SHARE_LINK.format(url=watch))
         if (control := state.control_link(job.id, slot)) is not None:
-            with st.popover("Hand over control", icon=":material/key:", help=texts.HELP_CONTROL_LINK):
+            with st.popover(texts.HAND_OVER, icon=":material/key:", help=texts.HELP_CONTROL_LINK):
                 st.caption(texts.CONTROL_LINK_WORDS)
                 st.code(control, language=None)
