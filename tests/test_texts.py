@@ -104,9 +104,6 @@ ICON = re.compile(r":material/\w+:")          # an icon's name is not text
 NOT_YET_ROUTED = {
     "ui/compare.py": {"All three decode **z = (, )**", "p(z): sampling is easy, its density has no formula",
                       "Same backbone, data order and seed. A model that sits out cannot use t"},
-    "ui/controls.py": {"Save", "Folder", "Name", "Replace a checkpoint of that name", "Model", "Save checkpoint",
-                       "This run has ended; its final weights were saved automatically.", "Saved: ``",
-                       "Download (.zip)", "Both files of the checkpoint, zipped."},
     "ui/explorer.py": {"Model", "From (A)", "Steps", "Grid size", "decoder(z) at z = (, )",
                        "Live:  · decoder `` · the pad gets the newest decoder at most every  s",
                        "Draw a digit below to use it as an end of the path.", "Move the probe here",

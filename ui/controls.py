@@ -238,7 +238,7 @@ def _step(spec: RunSpec, phase_only: bool) -> None:
         state.flash("info", texts.STEP_WAITS)
         return
     except RuntimeError as e:
-        state.flash("warning", f"Could not step: {e}")
+        state.flash("warning", texts.STEP_FAILED.format(error=e))
         return
     # the step's own snapshot is published right after the step: the page that follows shows it
     try:
@@ -256,9 +256,9 @@ def _on_prior_change(spec: RunSpec) -> None:
     try:
         job.set_prior(PriorConfig(name=name)).result(timeout=COMMAND_TIMEOUT_S)
     except TimeoutError:
-        state.flash("info", f"The prior switches to {PRIORS[name].display_name} as soon as the run is ready.")
+        state.flash("info", texts.PRIOR_SWITCH_WAITS.format(prior=PRIORS[name].display_name))
     except (ConfigError, RuntimeError) as e:
-        state.flash("error", f"Could not switch the prior: {e}")
+        state.flash("error", texts.PRIOR_SWITCH_FAILED.format(error=e))
 
 
 def _on_speed_change(spec: RunSpec) -> None:
@@ -273,30 +273,30 @@ def _save_popover(job: TrainingJob | None, snap: Snapshot | None, spec: RunSpec)
     if not spec.save:
         return
     has_model = snap is not None and snap.codes is not None
-    with st.popover("Save", icon=":material/save:", help=texts.HELP_SAVE, disabled=not has_model, width="stretch"):
+    with st.popover(texts.SAVE_LABEL, icon=":material/save:", help=texts.HELP_SAVE, disabled=not has_model, width="stretch"):
         if not has_model:
             return
         if len(job.kinds) > 1:
             state.ensure_choice(state.K.SAVE_MODEL, job.kinds, default=snap.primary)
-            st.segmented_control("Model", list(job.kinds), key=state.K.SAVE_MODEL, format_func=str.upper,
+            st.segmented_control(texts.SAVE_MODEL_LABEL, list(job.kinds), key=state.K.SAVE_MODEL, format_func=str.upper,
                                  help=texts.HELP_SAVE_MODEL)
-        st.text_input("Folder", key=state.K.SAVE_DIR, placeholder=str(ckpt.save_root()), help=texts.HELP_SAVE_DIR)
-        st.text_input("Name", key=state.K.SAVE_NAME, placeholder=default_name(snap, _save_kind(job, snap)),
+        st.text_input(texts.SAVE_DIR_LABEL, key=state.K.SAVE_DIR, placeholder=str(ckpt.save_root()), help=texts.HELP_SAVE_DIR)
+        st.text_input(texts.SAVE_NAME_LABEL, key=state.K.SAVE_NAME, placeholder=default_name(snap, _save_kind(job, snap)),
                       help=texts.HELP_SAVE_NAME)
-        st.checkbox("Replace a checkpoint of that name", key=state.K.SAVE_REPLACE, help=texts.HELP_SAVE_REPLACE)
+        st.checkbox(texts.SAVE_REPLACE_LABEL, key=state.K.SAVE_REPLACE, help=texts.HELP_SAVE_REPLACE)
         if snap.active:
-            st.button("Save checkpoint", key=spec.k("save"), on_click=_save, args=(job.id,), type="primary",
+            st.button(texts.SAVE_BUTTON, key=spec.k("save"), on_click=_save, args=(job.id,), type="primary",
                       help=texts.HELP_SAVE)
         path = state.last_saved()
         if not snap.active and snap.saved_path:
-            st.caption("This run has ended; its final weights were saved automatically.")
+            st.caption(texts.SAVED_AT_END)
             path = snap.saved_path
         if path and Path(path).is_file():
-            st.caption(f"Saved: `{path}`")
-            st.download_button("Download (.zip)", icon=":material/download:",
+            st.caption(texts.SAVED_PATH.format(path=path))
+            st.download_button(texts.DOWNLOAD_ZIP, icon=":material/download:",
                                data=functools.partial(_zip_checkpoint, path),
                                file_name=Path(path).with_suffix(".zip").name, mime="application/zip",
-                               key=spec.k("download"), help="Both files of the checkpoint, zipped.")
+                               key=spec.k("download"), help=texts.HELP_DOWNLOAD_ZIP)
 
 
 def _save_kind(job: TrainingJob, snap: Snapshot) -> str:
@@ -323,14 +323,14 @@ def _save(job_id: str) -> None:
         target = ckpt.resolve_save_path(folder.strip(), name.strip() or default_name(snap, kind), overwrite=replace)
         path = job.save(target, kind=kind, overwrite=replace).result(timeout=SAVE_TIMEOUT_S)
     except ckpt.CheckpointError as e:
-        state.flash("error", f"Could not save the checkpoint: {e}")
+        state.flash("error", texts.SAVE_REFUSED.format(error=e))
         return
     except (OSError, RuntimeError, ValueError, TimeoutError):
         state.flash("error", texts.SAVE_FAILED)
         return
     state.set_last_saved(path)
     state.assign(state.K.SAVE_REPLACE, False)       # the choice is for one save, never a standing one
-    state.flash("success", f"Checkpoint saved: `{path}` (and its `.safetensors`). Download it from the Save menu.")
+    state.flash("success", texts.SAVED.format(path=path))
 
 
 def _zip_checkpoint(json_path: str) -> bytes:
