@@ -116,18 +116,16 @@ def run_one(task: dict) -> dict:
     tr = Trainer(model, prior, data.train_images, data.train_labels,
                  config=TrainConfig(**{"device": device, "seed": seed, **train_over}))
     probe = FitProbe(data, prior, tr.device)
-    base_lr = {name: [g["lr"] for g in opt.param_groups] for name, opt in tr.optimizers.items()}
-    decay = opts.get("decay")
+    # lr(t) = lr0 · (1 − (1 − decay) · t / steps), every optimiser
+    schedules = [torch.optim.lr_scheduler.LinearLR(opt, 1.0, opts["decay"], total_iters=steps)
+                 for opt in tr.optimizers.values()] if "decay" in opts else []
     referees, ratios, knn = [], [], {}
     t0 = time.perf_counter()
     while tr.step_count < steps:
         for _ in range(task["every"]):
-            if decay is not None:  # linear: lr(t) = lr0 · (1 − (1 − decay) · t / steps)
-                f = 1.0 - (1.0 - decay) * tr.step_count / steps
-                for name, opt in tr.optimizers.items():
-                    for group, lr0 in zip(opt.param_groups, base_lr[name]):
-                        group["lr"] = lr0 * f
             tr.step()
+            for schedule in schedules:
+                schedule.step()
         codes, fit = probe.fit(model)
         referees.append(round(fit["referee"], 3))
         ratios.append(round(fit["prior_fit"], 3))
