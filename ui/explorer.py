@@ -10,7 +10,7 @@ so the pad's weights version) change at most every 2 s (``JobOptions.weights_int
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -22,6 +22,7 @@ from aae import checkpoints as ckpt
 from aae import viz
 from aae.data import DATASETS, DatasetUnavailable, load_dataset, to_float
 from aae.jobs import JobOptions, LOADING, QUEUED, RUNNING
+from aae.kinds.supervised import N_DIGITS, fold_digit
 from aae.priors import Prior, prior_from_config
 from ui import charts, setup, state, texts
 from ui.components import draw_canvas, latent_pad
@@ -40,6 +41,7 @@ TINT_MAX = 0.6                    # ... up to this much (fully at zero mass)
 TINT_RGB = np.array((255, 176, 120), np.float32)
 LIVE_MARK = "🟢"
 DRAWING_COLOR = "#d62728"
+K_DIGIT = state.key("view", "explorer", "digit")    # the supervised AAE's content: which digit the pad draws
 ENDS_COLOR = "#444444"
 
 
@@ -131,7 +133,32 @@ def _from_checkpoint(path: str, mtime: float) -> Explorable:
 
 
 def resolve(source_key: str) -> Explorable | None:
-    """The model behind a source key (None: the run is gone or has no model yet)."""
+    """The model behind a source key (None: the run is gone or has no model yet). A supervised
+    AAE's decoder takes [one-hot digit, style]: it comes with the chosen digit folded into its first
+    layer (``aae.kinds.supervised.fold_digit``), so the pad, the grid and the path move the style."""
+    m = _resolve(source_key)
+    if m is None or m.kind != "supervised_aae" or m.weights is None:
+        return m
+    digit = int(state.value(K_DIGIT, 0) or 0)
+    return replace(m, weights=tuple(fold_digit(m.weights, digit)), version=f"{m.version}:digit{digit}")
+
+
+def content_select(source_key: str) -> None:
+    """For a supervised AAE: which digit (the content) the explorer draws in every style."""
+    kind = source_key.rsplit(":", 1)[1] if source_key.startswith("live:") else None
+    if kind is None:
+        try:
+            m = _resolve(source_key)
+        except (ckpt.CheckpointError, OSError):
+            return
+        kind = m.kind if m is not None else None
+    if kind == "supervised_aae":
+        state.init_defaults({K_DIGIT: 0})
+        st.segmented_control(texts.EXPLORER_DIGIT_LABEL, list(range(N_DIGITS)), key=K_DIGIT,
+                             help=texts.HELP_EXPLORER_DIGIT)
+
+
+def _resolve(source_key: str) -> Explorable | None:
     if source_key.startswith("ckpt:"):
         path = source_key.removeprefix("ckpt:")
         return _from_checkpoint(path, Path(path).stat().st_mtime)
@@ -267,6 +294,7 @@ def view(source_key: str, live: bool) -> None:
     """Everything below the source selector, in two fragments: the probe's (the pad, Python's
     decode, nearest images, interpolation, drawing — rerun by every reported z) and the manifold
     grid's (which a drag never touches). For a training run they refresh every 2 s and 6 s."""
+    content_select(source_key)
     st.fragment(probe_view, run_every=LIVE_REFRESH_S if live else None)(source_key)
     st.fragment(manifold_view, run_every=GRID_REFRESH_S if live else None)(source_key)
 
