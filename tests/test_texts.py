@@ -109,10 +109,6 @@ NOT_YET_ROUTED = {
                        "Draw a digit below to use it as an end of the path.", "Move the probe here",
                        "reconstruction · z = ", "run  · "},
     "ui/label_views.py": {"Labelled digits", "Style size", "Layers on the plot", "Digit on the pad"},
-    "ui/setup.py": {"Not on this machine yet. ", "Download ", " is ready.", "From the checkpoint.",
-                    ":material/check_circle: On this machine.",
-                    "No saved  checkpoints yet: shipped ones live in `checkpoints/`, saved ",
-                    "Continues training that model, with its own settings below."},
 }
 
 

@@ -31,7 +31,6 @@ from ui import charts, state, texts
 
 CHECKPOINT_LIST_TTL_S = 5.0
 CHECKPOINT_GROUPS = {"shipped": "", "extra": "", "saved": "saved:", "autosave": "autosave:"}
-AUTO = "auto (per prior)"               # placeholder of a field left empty: the prior's recipe
 
 
 @dataclass(frozen=True)
@@ -252,20 +251,20 @@ def dataset_select(*, disabled: bool = False) -> tuple[str, bool]:
     name = st.selectbox(f.label, names, key=f.key, format_func=lambda n: DATASETS[n].display_name, help=f.help,
                         disabled=disabled)
     if disabled:
-        st.caption("From the checkpoint.")
+        st.caption(texts.FROM_CHECKPOINT)
         return name, True
     if is_available(name):
-        st.caption(":material/check_circle: On this machine.")
+        st.caption(texts.DATASET_HERE)
         return name, True
-    st.caption(f"Not on this machine yet. {DATASETS[name].description}")
-    if st.button(f"Download {DATASETS[name].display_name}", icon=":material/download:", key=f"download_{name}",
+    st.caption(texts.DATASET_MISSING.format(description=DATASETS[name].description))
+    if st.button(texts.DATASET_DOWNLOAD.format(name=DATASETS[name].display_name), icon=":material/download:", key=f"download_{name}",
                  help=texts.HELP_DOWNLOAD):
         return name, _download(name)
     return name, False
 
 
 def _download(name: str) -> bool:
-    bar = st.progress(0.0, text=f"Downloading {DATASETS[name].display_name}…")
+    bar = st.progress(0.0, text=texts.DATASET_DOWNLOADING.format(name=DATASETS[name].display_name))
     try:
         download_dataset(name, progress=lambda fraction, message: bar.progress(min(max(fraction, 0.0), 1.0),
                                                                              text=message))
@@ -274,7 +273,7 @@ def _download(name: str) -> bool:
         st.error(str(e))
         return False
     bar.empty()
-    st.success(f"{DATASETS[name].display_name} is ready.")
+    st.success(texts.DATASET_READY.format(name=DATASETS[name].display_name))
     return is_available(name)
 
 
@@ -287,8 +286,7 @@ def preset_select(*, disabled: bool = False) -> str:
         return f"{p} · 784-{'-'.join(str(h) for h in PRESET_HIDDEN[p])}-z"
 
     v = st.selectbox(f.label, presets, key=f.key, format_func=label, help=f.help, disabled=disabled)
-    st.caption("From the checkpoint." if disabled else ("Fast: the teaching default." if v == "small"
-                                                         else "The paper's size: slower on a CPU."))
+    st.caption(texts.FROM_CHECKPOINT if disabled else (texts.PRESET_SMALL if v == "small" else texts.PRESET_PAPER))
     return v
 
 
@@ -332,15 +330,14 @@ def start_from_select(*, kind: str = "aae") -> str:
     """Random weights, or a checkpoint (shipped, saved, autosaved) to continue training."""
     f = BY_NAME["start_from"]
     options = listed_checkpoints(kind)
-    labels = {"": "Random weights (from scratch)", **dict(options)}
+    labels = {"": texts.RANDOM_WEIGHTS, **dict(options)}
     state.ensure_choice(f.key, labels)
     v = st.selectbox(f.label, list(labels), key=f.key, format_func=labels.get, help=f.help,
                      on_change=_adopt_checkpoint)
     if not options:
-        st.caption(f"No saved {kind.upper()} checkpoints yet: shipped ones live in `checkpoints/`, "
-                   f"saved ones in `{state.user_checkpoint_dir()}`.")
+        st.caption(texts.NO_SAVED_CHECKPOINTS.format(kind=kind.upper(), folder=state.user_checkpoint_dir()))
     elif v:
-        st.caption("Continues training that model, with its own settings below.")
+        st.caption(texts.CONTINUES_CHECKPOINT)
     return v
 
 
@@ -349,7 +346,7 @@ def number(name: str, where=st) -> None:
     f = BY_NAME[name]
     lo, hi = f.bounds()
     where.number_input(f.label, key=f.key, min_value=lo, max_value=hi, step=f.step, format=f.fmt, help=f.help,
-                       placeholder=AUTO if f.auto else None)
+                       placeholder=texts.AUTO_PLACEHOLDER if f.auto else None)
 
 
 def advanced_settings() -> None:

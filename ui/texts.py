@@ -137,6 +137,18 @@ FIELD_LABELS = {            # the setup table's widget labels, by field name (ui
 SETUP_TITLE = "Run setup: {summary}"
 SETUP_APPLIES = "Applies to the next run (Start, or Reset)."
 SETUP_ADVANCED = "Advanced"
+FROM_CHECKPOINT = "From the checkpoint."
+DATASET_HERE = ":material/check_circle: On this machine."
+DATASET_MISSING = "Not on this machine yet. {description}"
+DATASET_DOWNLOAD = "Download {name}"
+DATASET_DOWNLOADING = "Downloading {name}…"
+DATASET_READY = "{name} is ready."
+PRESET_SMALL = "Fast: the teaching default."
+PRESET_PAPER = "The paper's size: slower on a CPU."
+RANDOM_WEIGHTS = "Random weights (from scratch)"
+NO_SAVED_CHECKPOINTS = "No saved {kind} checkpoints yet: shipped ones live in `checkpoints/`, saved ones in `{folder}`."
+CONTINUES_CHECKPOINT = "Continues training that model, with its own settings below."
+AUTO_PLACEHOLDER = "auto (per prior)"       # a field left empty: the prior's recipe decides
 HELP_DOWNLOAD = "Fetch the dataset once into the data folder; afterwards it works offline."
 
 # --------------------------------------------------------------------------------------- controls

@@ -111,6 +111,18 @@ FIELD_LABELS = {
 SETUP_TITLE = "训练设置：{summary}"
 SETUP_APPLIES = "对下一次训练生效（开始训练，或重置）。"
 SETUP_ADVANCED = "高级"
+FROM_CHECKPOINT = "取自检查点。"
+DATASET_HERE = ":material/check_circle: 已在这台机器上。"
+DATASET_MISSING = "这台机器上还没有。{description}"
+DATASET_DOWNLOAD = "下载 {name}"
+DATASET_DOWNLOADING = "正在下载 {name}……"
+DATASET_READY = "{name} 已就绪。"
+PRESET_SMALL = "快：教学默认。"
+PRESET_PAPER = "论文的大小：在 CPU 上较慢。"
+RANDOM_WEIGHTS = "随机权重（从头训练）"
+NO_SAVED_CHECKPOINTS = "还没有保存的 {kind} 检查点：随附的在 `checkpoints/` 里，保存的在 `{folder}` 里。"
+CONTINUES_CHECKPOINT = "继续训练那个模型，使用它自己的设置（见下方）。"
+AUTO_PLACEHOLDER = "自动（按先验）"
 HELP_DOWNLOAD = "把数据集下载一次到数据文件夹；之后无需联网。"
 
 # --------------------------------------------------------------------------------------- controls
