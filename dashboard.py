@@ -9,13 +9,16 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import setup, state, texts, widgets
+from ui import glossary, lesson, presenter, setup, state, texts, widgets
 
 ROOT = Path(__file__).resolve().parent
 
-# One line per page: (file, icon); its title is texts.NAV_TITLES[file stem]. The first is the default
-# page; a page whose file does not exist yet is left out of the navigation, so adding a page needs one line here.
+# One line per page: (file, icon); its title is texts.NAV_TITLES[file stem]. The Lesson comes first in the
+# navigation; Train stays the default page (the address without a page), which share links ``/?run=ID`` open.
+# A page whose file does not exist yet is left out of the navigation, so adding a page needs one line here.
+DEFAULT_PAGE = "pages/train.py"
 PAGES = (
+    ("pages/lesson.py", ":material/cast_for_education:"),
     ("pages/train.py", ":material/model_training:"),
     ("pages/compare.py", ":material/compare:"),
     ("pages/explorer.py", ":material/explore:"),
@@ -31,13 +34,22 @@ st.set_page_config(page_title="AAE Lab", page_icon="🧭", layout="wide")
 widgets.page_style()
 available = [entry for entry in PAGES if (ROOT / entry[0]).is_file()]
 state.init_language()
-page = st.navigation([st.Page(path, title=texts.NAV_TITLES[Path(path).stem], icon=icon, default=(i == 0))
-                      for i, (path, icon) in enumerate(available)])
+state.init_presenting()
+presenter.style()
+page = st.navigation([st.Page(path, title=texts.NAV_TITLES[Path(path).stem], icon=icon, default=(path == DEFAULT_PAGE))
+                      for path, icon in available])
 setup.init()
 state.init_session(on_attach=setup.adopt)
 setup.write_url()
 with st.sidebar:
     st.radio(texts.LANGUAGE_LABEL, list(texts.LANGUAGES), format_func=texts.LANGUAGES.get, key=state.K.LANG,
              horizontal=True, help=texts.HELP_LANGUAGE)
+    st.toggle(texts.PRESENT_LABEL, key=state.K.PRESENT, help=texts.HELP_PRESENT)
+    glossary.glossary()
 widgets.sidebar_status()
+if state.is_teacher():
+    with st.sidebar.expander(texts.RUNS_ON_SERVER, icon=":material/dns:"):
+        lesson.runs_on_server()
+presenter.top_bar()
+lesson.watcher_banner()
 page.run()

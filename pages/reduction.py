@@ -3,13 +3,13 @@ beside the plain 2-D AAE's map of the same digits."""
 
 import streamlit as st
 
-from ui import categorical_views as cv, controls, state, texts, widgets
+from ui import categorical_views as cv, controls, presenter, state, texts, widgets
 
 widgets.header(texts.REDUCTION_TITLE, texts.REDUCTION_INTRO)
 cv.init_widgets()
 job = state.current_job(state.REDUCTION)
 
-with st.sidebar:
+with presenter.panel():
     kind = st.radio(texts.VARIANT_LABEL, list(texts.REDUCTION_VARIANTS), format_func=texts.REDUCTION_VARIANTS.get,
                     key="setup_reduction_kind", help=texts.HELP_REDUCTION_VARIANT)
     n = st.number_input(texts.CLUSTERS_LABEL, 2, 100, key="setup_reduction_n", help=texts.HELP_N_CLUSTERS)

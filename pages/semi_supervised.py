@@ -3,13 +3,13 @@ and the held-out error of the AAE beside the same network trained on the labels 
 
 import streamlit as st
 
-from ui import categorical_views as cv, controls, state, texts, widgets
+from ui import categorical_views as cv, controls, presenter, state, texts, widgets
 
 widgets.header(texts.SEMI_TITLE, texts.SEMI_INTRO)
 cv.init_widgets()
 job = state.current_job(state.SEMI)
 
-with st.sidebar:
+with presenter.panel():
     labels = st.radio(texts.SEMI_LABELS_LABEL, cv.LABEL_CHOICES, format_func=lambda n: f"{n:,}", horizontal=True,
                       key="setup_semi_labels", help=texts.HELP_SEMI_LABELS)
     seed = st.number_input(texts.FIELD_LABELS["seed"], 0, 2**31 - 1, key="setup_semi_seed", help=texts.HELP_SEMI_SEED)

@@ -2,14 +2,14 @@
 
 import streamlit as st
 
-from ui import controls, setup, state, texts, widgets
+from ui import controls, presenter, setup, state, texts, widgets
 
 widgets.header(texts.TRAIN_TITLE, texts.TRAIN_INTRO)
 job = state.current_job(state.TRAIN)
 snap = state.run_snapshot(job) if job is not None else None
 widgets.explanations(snap)
 
-with st.sidebar:
+with presenter.panel():
     prior = controls.prior_select(widgets.TRAIN)
     controls.run_controls(job, widgets.TRAIN)
     setup.run_setup("aae")

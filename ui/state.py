@@ -120,6 +120,11 @@ def assign(name: str, new: Any) -> None:
     st.session_state[name] = new
 
 
+def pop_value(name: str) -> Any:
+    """Take the session's value under ``name`` out (None when there is none): a one-shot request."""
+    return st.session_state.pop(name, None)
+
+
 def init_defaults(defaults: dict[str, Any]) -> None:
     """Default values of widget keys, set once per session (widgets with persistent prefixes must not
     also get a ``value=``: ``init_session`` re-assigns them through Session State)."""
@@ -425,6 +430,12 @@ class RunBook:
             for viewer in [v for v, (sid, seen) in rec.viewers.items() if not _alive(sid, seen)]:
                 del rec.viewers[viewer]
             return sum(1 for v in rec.viewers if v != identity + session_id)
+
+    def slot(self, run_id: str) -> str | None:
+        """The name of the slot the run was started in (None: not in the book)."""
+        with self._lock:
+            rec = self._runs.get(run_id)
+            return rec.slot if rec is not None else None
 
     def set_step(self, run_id: str, n: int) -> None:
         with self._lock:
