@@ -37,7 +37,7 @@ import torch
 from .. import metrics as M
 from ..checkpoints import save_checkpoint
 from ..config import ConfigError, PriorConfig, RunConfig
-from ..data import Dataset, load_dataset
+from ..data import Dataset, load_dataset, to_float
 from ..kinds import get_kind
 from ..models import Autoencoder
 from ..priors import GaussianPrior, Prior, prior_from_config
@@ -122,15 +122,15 @@ class _Run:
         self.trainer = states[primary].trainer
         n_eval = min(options.n_eval, data.test_images.shape[0])
         # Fixed evaluation data: plotted points keep their identity between refreshes.
-        self.eval_x = data.test_images[:n_eval].reshape(n_eval, -1).float().div(255).to(device)   # (n, 784)
+        self.eval_x = to_float(data.test_images[:n_eval]).to(device)                            # (n, 784)
         self.eval_labels = freeze(data.test_labels[:n_eval].numpy().copy())
         first_of_class = [int((data.test_labels == c).nonzero()[0]) for c in range(10)
                           if (data.test_labels == c).any()]
-        self.recon_x = data.test_images[first_of_class].reshape(len(first_of_class), -1).float().div(255).to(device)
+        self.recon_x = to_float(data.test_images[first_of_class]).to(device)
         self.recon_inputs = freeze(self.recon_x.reshape(-1, 28, 28).cpu().numpy().copy())
         g = torch.Generator().manual_seed(seed + 1)
         idx = torch.randperm(data.train_images.shape[0], generator=g)[: options.knn_train_codes]
-        self.knn_x = data.train_images[idx].reshape(len(idx), -1).float().div(255).to(device)
+        self.knn_x = to_float(data.train_images[idx]).to(device)
         self.knn_labels = data.train_labels[idx].numpy()
         self.prior: Prior | None = None
         self.prior_sample = self.prior_fresh = self.grid_z = None
