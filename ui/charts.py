@@ -445,7 +445,8 @@ def with_arrow_bytes(spec: dict) -> dict:
     datasets = spec.get("datasets")
     if not datasets:
         return spec
-    return {**spec, "datasets": {name: data if isinstance(data, bytes) else dataframe_util.convert_anything_to_arrow_bytes(data)
+    to_bytes = dataframe_util.convert_anything_to_arrow_bytes
+    return {**spec, "datasets": {name: data if isinstance(data, bytes) else to_bytes(data)
                                  for name, data in datasets.items()}}
 
 
