@@ -83,8 +83,11 @@ def run_controls(job: TrainingJob | None, spec: RunSpec, *, layout: str = "sideb
         return False
     queued = snap is not None and snap.status == QUEUED
     if layout == "row":
-        cols = st.columns(4 + bool(extra), gap="small", vertical_alignment="bottom")
-        places = iter(cols)
+        # the run's own buttons in one row; save, the page's extra buttons and the speed in a second,
+        # so that no label is cut in a page's main column
+        cols = st.columns(3 + spec.phases, gap="small", vertical_alignment="bottom")
+        second = st.columns([1, 1, 2] if extra is not None else [1, 3], gap="small", vertical_alignment="bottom")
+        places = iter(cols + second)
     else:
         places = None
 
@@ -104,16 +107,18 @@ def run_controls(job: TrainingJob | None, spec: RunSpec, *, layout: str = "sideb
     with place():
         st.button(texts.RESET, icon=":material/restart_alt:", key=spec.k("reset"), on_click=_reset, args=(spec,),
                   help=texts.text(spec.help_reset), width="stretch", disabled=job is None)
-    if layout == "row" and not spec.phases:
+    if layout == "row":
         with place():
             _save_popover(job, snap, spec)
     if extra is not None:
         with place():
             extra()
-    st.select_slider(texts.SPEED_LABEL, options=list(texts.SPEED_CHOICES), key=spec.slot.speed_key, help=texts.text(spec.help_speed),
-                     format_func=lambda label: texts.SPEED_LABELS.get(label, label),
-                     on_change=_on_speed_change, args=(spec,))
-    if layout != "row" or spec.phases:
+    with place():
+        st.select_slider(texts.SPEED_LABEL, options=list(texts.SPEED_CHOICES), key=spec.slot.speed_key,
+                         help=texts.text(spec.help_speed),
+                         format_func=lambda label: texts.SPEED_LABELS.get(label, label),
+                         on_change=_on_speed_change, args=(spec,))
+    if layout != "row":
         _save_popover(job, snap, spec)
     return True
 

@@ -66,8 +66,11 @@ def signature(snap: Snapshot) -> tuple:
 
 
 def _idle_signature(snap: Snapshot) -> tuple:
+    # the details of a paused run (codes, decoder weights, the first k-NN number) may arrive after
+    # its status: they count, so that a paused page fills in once they do
+    details = tuple((v.codes is None, v.decoder_weights is None, len(v.latest)) for v in snap.models.values())
     return (snap.status, snap.step, snap.phase_index, snap.last_phase, snap.config.prior.name, snap.speed,
-            snap.error)
+            snap.error, details)
 
 
 def _live(job_id: str, sig: tuple, render: Render) -> None:
