@@ -174,7 +174,7 @@ def test_a_watcher_sees_the_run_live_but_never_controls_it(page, browser, stream
         wait_for_step(other, lambda s: s == 2, "the watcher to see the step", timeout=90)
 
         control(other, "ctl_play").click()                                      # ...the watcher starts its own
-        wait_until(lambda: run_id_in_url(other) != run_id, 90, "the watcher's own run in its URL")
+        wait_until(lambda: run_id_in_url(other) != run_id, TRAIN_TIMEOUT_S, "the watcher's own run in its URL")
         wait_for_app(page)
         page.reload()
         wait_for_app(page)
