@@ -232,12 +232,12 @@ def prior_select(name_key: str | None = None, *, label: str | None = None, on_ch
     k = name_key or key("prior")
     names = list(names or PRIORS)
     state.ensure_choice(k, names)
-    name = st.selectbox(label or BY_NAME["prior"].label, names, key=k, format_func=lambda n: PRIORS[n].display_name,
+    name = st.selectbox(label or BY_NAME["prior"].label, names, key=k, format_func=lambda n: texts.PRIOR_NAMES.get(n, PRIORS[n].display_name),
                         help=help or BY_NAME["prior"].help, on_change=on_change, args=args, disabled=disabled)
     if preview:
         pic, words = st.columns([1, 1.7], vertical_alignment="center")
         pic.image(charts.prior_preview_png(name), width=80)
-        words.caption(PRIORS[name].description)
+        words.caption(texts.PRIOR_DESCRIPTIONS.get(name, PRIORS[name].description))
     return name
 
 
@@ -296,9 +296,10 @@ def checkpoint_options(dirs: tuple[tuple[str, str], ...], kind: str | None, late
     newest autosaves first, at most 5. An unreadable file is listed with its reason (choosing it says
     what is wrong; it never breaks the list)."""
     out: list[tuple[str, str]] = []
+    unreadable: list[tuple[str, str]] = []         # listed last: never the default choice
     for group, d in dirs:
         listed = ckpt.list_checkpoints(d)
-        out += [(str(i.path), f":material/warning: {i.name} — {i.error}") for i in listed if i.error]
+        unreadable += [(str(i.path), f"{i.name} — {i.error}") for i in listed if i.error]
         infos = [i for i in listed if not i.error and (kind is None or i.kind == kind) and i.latent_dim == latent_dim]
         if group == "autosave":
             infos = sorted(infos, key=lambda i: i.created_at, reverse=True)[:5]
@@ -307,7 +308,7 @@ def checkpoint_options(dirs: tuple[tuple[str, str], ...], kind: str | None, late
             what = f"{info.kind.upper()}, " if kind is None else ""
             out.append((str(info.path), f"{CHECKPOINT_GROUPS.get(group, '')} {info.name} — {what}{prior}, "
                                         f"{info.dataset}, step {info.step:,}".strip()))
-    return out
+    return out + unreadable
 
 
 def listed_checkpoints(kind: str | None = "aae") -> list[tuple[str, str]]:

@@ -21,6 +21,8 @@ import sys
 import types
 from typing import Callable
 
+from aae.priors import PRIORS
+
 # --------------------------------------------------------------------------------------- frame
 
 NAV_TITLES = {              # the navigation's page titles, by page file stem (dashboard.PAGES)
@@ -56,6 +58,10 @@ NO_RUN = (
 )
 
 # --------------------------------------------------------------------------------------- setup
+
+# The priors' names and one-line descriptions, by registry name; the English ones are the registry's own.
+PRIOR_NAMES = {name: prior.display_name for name, prior in PRIORS.items()}
+PRIOR_DESCRIPTIONS = {name: prior.description for name, prior in PRIORS.items()}
 
 HELP_PRIOR = (
     "The distribution p(z) the encoder's codes should follow. An AAE only needs samples of p(z), so "

@@ -250,7 +250,7 @@ def no_run_view(prior: str, slot: state.Slot = state.TRAIN) -> None:
     pic, words = st.columns([1, 2], gap="large", vertical_alignment="center")
     with pic:
         st.image(charts.prior_preview_png(prior), width=280,
-                 caption=texts.PRIOR_PREVIEW.format(prior=PRIORS[prior].display_name))
+                 caption=texts.PRIOR_PREVIEW.format(prior=texts.PRIOR_NAMES.get(prior, PRIORS[prior].display_name)))
     with words:
         st.info(texts.NO_RUN)
         reattach_offers(slot)
