@@ -26,7 +26,7 @@ import time
 
 # name -> (TrainConfig overrides, ModelConfig overrides). "base" is the kinds' defaults.
 SWEEP: dict[str, tuple[dict, dict]] = {
-    "base": ({}, {}),
+    "base": ({}, {}),       # the kinds' recipe: aae.kinds.categorical.CATEGORICAL_RECIPE
     "aae-recipe": ({"lr_disc": 1e-3, "lr_gen": 1e-3, "beta1": 0.5, "d_penalty": 0.0}, {}),
     "gauss-recipe": ({"lr_disc": 2e-4, "lr_gen": 5e-4, "beta1": 0.9, "d_penalty": 1.0}, {}),
     "slow": ({"lr_disc": 1e-4, "lr_gen": 1e-4, "beta1": 0.5, "d_penalty": 0.0}, {}),

@@ -41,8 +41,15 @@ def error_curve_spec(history: dict[str, np.ndarray], series: dict[str, str], tit
                        "encoding": {"x": x, "y": y, "color": colour, "tooltip": tooltip}}]}
 
 
+def keyed_chart(spec: dict, *, key: str, width: str = "stretch") -> None:
+    """A keyed Vega-Lite chart (updated in place) inside a container of the same key, whose CSS class
+    ``st-key-<key>`` tests and scripts use to find it."""
+    with st.container(key=key):
+        st.vega_lite_chart(spec, key=f"{key}_chart", width=width)
+
+
 def error_curve(snap: Snapshot, series: dict[str, str], *, key: str, title: str) -> None:
-    st.vega_lite_chart(error_curve_spec(snap.view.history, series, title), key=key, width="stretch")
+    keyed_chart(error_curve_spec(snap.view.history, series, title), key=key)
 
 
 def confusion_spec(confusion: np.ndarray, class_names: tuple[str, ...] | None = None) -> dict:
@@ -208,7 +215,7 @@ def semi_live(job) -> None:
             if confusion is None:
                 st.caption(texts.WAITING_FOR_PROBE)
             else:
-                st.vega_lite_chart(confusion_spec(confusion), key="semi_confusion", width="stretch")
+                keyed_chart(confusion_spec(confusion), key="semi_confusion")
         with right:
             st.markdown(f"**{texts.STYLE_GRID_TITLE}**")
             style_grid(snap.view, name="style")
@@ -235,7 +242,7 @@ def draw_panel(job) -> None:
             st.caption(texts.WAITING_FOR_PROBE)
             return
         st.markdown(texts.DRAW_RESULT.format(digit=int(probs.argmax()), p=float(probs.max())))
-        st.vega_lite_chart(prediction_spec(probs), key="semi_draw_bars", width="stretch")
+        keyed_chart(prediction_spec(probs), key="semi_draw_bars")
 
 
 def semi_results(snap: Snapshot | None) -> None:
@@ -300,15 +307,15 @@ def reduction_live(job) -> None:
         left, right = st.columns(2)
         with left:
             if snap.view.codes is not None and snap.code_labels is not None:
-                st.vega_lite_chart(map_spec(snap.view.codes, snap.code_labels, snap.view.extras.get("head_points"),
-                                            texts.REDUCTION_MAP_TITLE), key="reduction_map")
+                keyed_chart(map_spec(snap.view.codes, snap.code_labels, snap.view.extras.get("head_points"),
+                                     texts.REDUCTION_MAP_TITLE), key="reduction_map", width="content")
         with right:
             plain = plain_aae_map(len(snap.code_labels)) if snap.code_labels is not None else None
             if plain is None:
                 st.caption(texts.REDUCTION_PLAIN_MISSING)
             else:
-                st.vega_lite_chart(map_spec(plain[0], plain[1], None, texts.REDUCTION_PLAIN_TITLE),
-                                   key="reduction_plain_map")
+                keyed_chart(map_spec(plain[0], plain[1], None, texts.REDUCTION_PLAIN_TITLE),
+                            key="reduction_plain_map", width="content")
 
     live.live_view(job, fast)
 

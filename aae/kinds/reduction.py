@@ -25,7 +25,7 @@ from torch import nn
 
 from .. import metrics as M
 from ..config import ModelConfig
-from ..models import Decoder
+from ..models import IMAGE_SIZE, Decoder
 from .base import ModelKind, register_kind
 from .categorical import (CATEGORICAL_EXTRAS, CATEGORICAL_RECIPE, CLASSIFY, DISC_Y, DISC_Z, GEN, RECON,
                           CategoricalAAE, categorical_probe, classification, discriminators, generator,
@@ -65,7 +65,7 @@ class ReductionAAE(CategoricalAAE):
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Images (B, 28, 28) of representations r (B, Z), as the latent pad moves them."""
-        return torch.sigmoid(self.decoder(z)).reshape(-1, 28, 28)
+        return torch.sigmoid(self.decoder(z)).reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
 
     def head_penalty(self, eta: float) -> torch.Tensor:
         return head_distance_penalty(self.heads_weight, eta)
