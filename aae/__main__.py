@@ -43,10 +43,6 @@ PRETRAINED: dict[str, tuple] = {  # name -> (kind, prior[, {"model": {...}, "tra
     "labelled-mog10": ("labelled_aae", "mog10"),
     "labelled-swiss_roll": ("labelled_aae", "swiss_roll"),
     "supervised-aae": ("supervised_aae", "gaussian"),
-    # the categorical AAE (paper §5-§7) on mnist-5k: 100 of its 4,500 training labels; 30 clusters
-    "semi-supervised-100": ("semi_supervised", "gaussian", {"train": {"label_fraction": 100 / 4500}}),
-    "clustering-30": ("clustering", "gaussian", {"model": {"n_classes": 30}}),
-    "reduction": ("reduction", "gaussian", {}),
 }
 CLASSIFIER_NAME = "digit-classifier"  # scores decoded samples on the Compare page (aae.classifier)
 PRETRAIN_STEPS = 6000  # ≈ 130 epochs of mnist-5k: every prior's fit ratio has settled by then
