@@ -22,7 +22,6 @@ losses.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 
 import torch
 
