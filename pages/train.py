@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import controls, presenter, setup, state, texts, widgets
+from ui import controls, diagram, presenter, setup, state, texts, widgets
 
 widgets.header(texts.TRAIN_TITLE, texts.TRAIN_INTRO)
 job = state.current_job(state.TRAIN)
@@ -20,5 +20,9 @@ if job is None:
     st.stop()
 
 widgets.run_banner(snap)
-widgets.phase_strip(snap)
+strip, network = st.columns([1.4, 1], vertical_alignment="center")
+with strip:
+    widgets.phase_strip(snap)
+with network:
+    diagram.run_diagram(snap)
 widgets.train_live_view(job)

@@ -38,7 +38,8 @@ def header(title: str, intro: tuple[str, ...]) -> None:
     if state.needs_frame():
         st.rerun()
     st.title(title)
-    st.markdown("  \n".join(intro))
+    with st.container(key="aae_intro"):     # presenter mode gives its room to the picture (ui.presenter)
+        st.markdown("  \n".join(intro))
 
 
 def flash_messages() -> None:
