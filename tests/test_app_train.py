@@ -482,3 +482,20 @@ def test_the_objective_shows_the_losses_the_trainer_runs(app_test):
     at.selectbox(key=setup.key("prior")).select("mog10").run()
     shown = "\n".join(c.value for c in at.get("code"))
     assert widgets.formula(losses.r1_penalty) not in shown                      # the mixture's recipe has none
+
+
+def test_the_referee_is_the_headline_fit_number_and_its_badge_follows_it(app_test):
+    at = app_test()
+    at.run()
+    at.button(key="ctl_play").click().run()
+    job = _job(at)
+    job.wait_for(lambda s: s.referee_smooth is not None, timeout=120)
+    at.run()
+    at.button(key="ctl_play").click().run()                           # pause: the numbers stand still
+    snap = _settled(job)
+    at.run()
+    _assert_clean(at)
+    metric = next(m for m in at.metric if m.label == texts.REFEREE_LABEL)
+    assert metric.value == f"{snap.referee_smooth:.0%}"
+    assert (metric.delta == texts.FIT_GOOD) == (snap.referee_smooth <= texts.REFEREE_GOOD)
+    assert f"referee tells the codes from p(z) {snap.referee_smooth:.0%}" in _texts(at.caption)

@@ -209,7 +209,7 @@ def metric_rows(snap: Snapshot, clf) -> list[dict]:
     rows = []
     for kind in KINDS:
         view = snap.models.get(kind)
-        row = {"model": kind.upper(), "recon": None, "fit": None, "knn": None, "quality": None,
+        row = {"model": kind.upper(), "recon": None, "referee": None, "fit": None, "knn": None, "quality": None,
                "confidence": None, "coverage": None}
         if view is not None and view.unavailable:
             row["model"] = f"{kind.upper()} (sits out)"
@@ -218,6 +218,7 @@ def metric_rows(snap: Snapshot, clf) -> list[dict]:
             if recon is None and snap.recon_inputs is not None and view.recon_outputs is not None:
                 recon = reconstruction_error(snap.recon_inputs, view.recon_outputs)
             row["recon"] = recon
+            row["referee"] = view.referee_smooth
             row["fit"] = view.latest.get("prior_fit")
             row["knn"] = view.latest.get("knn_acc")
             if clf is not None and digits and view.samples is not None:
@@ -238,6 +239,7 @@ def metrics_table(snap: Snapshot) -> None:
                 "model": st.column_config.TextColumn("model", width="small", help="Same backbone, data order and seed. "
                                                      "A model that sits out cannot use this prior (see its panel)."),
                 "recon": num("reconstruction error ↓", help=texts.HELP_COL_RECON, format="%.4f"),
+                "referee": num(texts.REFEREE_COLUMN, help=texts.HELP_REFEREE_METRIC, format="%.2f"),
                 "fit": num("prior fit ↓ (≈1 best)", help=texts.HELP_COL_FIT, format="%.2f"),
                 "knn": num("k-NN accuracy ↑", help=texts.HELP_COL_KNN, format="%.3f"),
                 "quality": num("sample quality ↑", help=texts.HELP_COL_QUALITY, format="%.3f"),

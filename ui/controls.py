@@ -82,6 +82,10 @@ def run_controls(job: TrainingJob | None, spec: RunSpec, *, layout: str = "sideb
             extra()
         return False
     queued = snap is not None and snap.status == QUEUED
+    if snap is not None and snap.alarm and snap.good_step is not None and job is not None:
+        st.button(texts.RESTORE_GOOD.format(step=f"{snap.good_step:,}"), icon=":material/history:",
+                  key=spec.k("restore"), on_click=_restore, args=(spec,), help=texts.HELP_RESTORE_GOOD,
+                  type="primary", width="stretch")
     if layout == "row":
         # the run's own buttons in one row; save, the page's extra buttons and the speed in a second,
         # so that no label is cut in a page's main column
@@ -228,6 +232,19 @@ def _settle(job: TrainingJob, predicate) -> None:
         job.wait_for(lambda s: s.version > snap.version, timeout=COMMAND_TIMEOUT_S)
     except TimeoutError:
         pass
+
+
+def _restore(spec: RunSpec) -> None:
+    """Bring back the weights the guard kept before the run diverged or collapsed."""
+    job = _controlled(spec.slot)
+    if job is None:
+        return
+    try:
+        job.restore_good_weights().result(timeout=STEP_TIMEOUT_S)
+    except (TimeoutError, RuntimeError) as e:
+        state.flash("warning", texts.STEP_FAILED.format(error=e))
+        return
+    state.flash("success", texts.RESTORED_GOOD)
 
 
 def _step(spec: RunSpec, phase_only: bool) -> None:

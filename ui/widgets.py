@@ -204,9 +204,11 @@ def metrics_panel(snap: Snapshot) -> None:
 
 
 def status_metrics(snap: Snapshot) -> None:
-    """Step · epoch · steps/s · prior-fit ratio, each in a keyed container (``st-key-aae_step`` …)
-    so that tests and scripts can read them."""
-    fit = snap.latest.get("prior_fit")
+    """Step · epoch · steps/s · the referee, each in a keyed container (``st-key-aae_step`` …)
+    so that tests and scripts can read them; the alarm, when the job paused itself, above them."""
+    if snap.alarm:
+        st.warning(texts.ALARM.format(alarm=snap.alarm), icon=":material/warning:")
+    referee = snap.referee_smooth
     cols = st.columns(4)
     with cols[0].container(key="aae_step"):
         st.metric(texts.METRIC_STEP, f"{snap.step:,}", help=texts.HELP_STEP_METRIC)
@@ -216,12 +218,17 @@ def status_metrics(snap: Snapshot) -> None:
         st.metric(texts.METRIC_SPEED, f"{snap.steps_per_sec:.1f}" if snap.status == RUNNING else "—",
                   help=texts.HELP_SPS_METRIC)
     with cols[3].container(key="aae_fit"):
-        if fit is None:
-            st.metric(texts.METRIC_FIT, "—", help=texts.HELP_FIT_METRIC)
+        if referee is None:
+            st.metric(texts.REFEREE_LABEL, "—", help=texts.HELP_REFEREE_METRIC)
         else:
-            good = fit <= texts.PRIOR_FIT_GOOD
-            st.metric(texts.METRIC_FIT, f"{fit:.2f}", delta=texts.FIT_GOOD if good else texts.FIT_TARGET.format(good=texts.PRIOR_FIT_GOOD),
-                      delta_color="normal" if good else "off", delta_arrow="off", help=texts.HELP_FIT_METRIC)
+            good = referee <= texts.REFEREE_GOOD
+            st.metric(texts.REFEREE_LABEL, f"{referee:.0%}",
+                      delta=texts.FIT_GOOD if good else texts.FIT_TARGET.format(good=f"{texts.REFEREE_GOOD:.0%}"),
+                      delta_color="normal" if good else "off", delta_arrow="off", help=texts.HELP_REFEREE_METRIC)
+    if referee is not None:
+        sw = snap.latest.get("prior_fit")
+        st.caption(texts.REFEREE_SENTENCE.format(pct=f"{referee:.0%}",
+                                                 sw="—" if sw is None else f"{sw:.2f}"))
 
 
 def detail_panel(snap: Snapshot) -> None:
