@@ -274,6 +274,21 @@ HELP_FIT_METRIC = (
     "Prior-fit ratio: sliced Wasserstein distance from the codes to p(z), divided by the distance "
     "between two samples of p(z). About 1 = as close as another prior sample; below 1.5 is a good fit."
 )
+HELP_REFEREE_METRIC = (
+    "A fresh referee (a k-nearest-neighbour classifier) is shown the held-out digits' codes and as many "
+    "samples of p(z), and tries to tell which is which. 50 % means it cannot tell them apart: q(z) has "
+    "the shape of p(z); 100 % means they do not overlap at all. Smoothed over its last five evaluations."
+)
+REFEREE_GOOD = 0.60             # at or below: the badge says "good fit" (a 10 % too wide Gaussian scores 0.52)
+REFEREE_SENTENCE = (
+    "A fresh referee tells the codes from p(z) {pct} of the time; 50 % = it cannot tell. "
+    "Second number, sliced-Wasserstein ratio (blind to shape, ≈ 1 is close): {sw}."
+)
+REFEREE_COLUMN = "referee ↓ (0.5 best)"
+ALARM = "**Training paused itself.** {alarm}"
+RESTORE_GOOD = "Restore the last good weights (step {step})"
+HELP_RESTORE_GOOD = "Bring back the weights the run had before it diverged or collapsed, then press Play to go on."
+RESTORED_GOOD = "The last good weights are back. Press Play to go on, perhaps with a lower learning rate."
 PRIOR_FIT_GOOD = 1.5            # upper edge of the "good" band on the prior-fit curve
 D_LOSS_EQUILIBRIUM = 2 * math.log(2)   # L_D when D(z) = 1/2 everywhere: it cannot tell q from p
 G_LOSS_EQUILIBRIUM = math.log(2)       # L_G at the same point

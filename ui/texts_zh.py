@@ -265,6 +265,19 @@ METRIC_STEP = "步数"
 METRIC_EPOCH = "轮数"
 METRIC_SPEED = "步 / 秒"
 METRIC_FIT = "先验拟合"
+HELP_REFEREE_METRIC = (
+    "一个新训练的裁判（k 近邻分类器）同时看到留出数字的编码和同样多的 p(z) 样本，并试着区分它们。"
+    "50 % 表示它分不出来：q(z) 已具有 p(z) 的形状；100 % 表示两者完全不重叠。取最近五次评估的平均值。"
+)
+REFEREE_SENTENCE = (
+    "新裁判有 {pct} 的时候能把编码和 p(z) 区分开；50 % = 分不出来。"
+    "第二个数字，切片 Wasserstein 比值（看不到形状，≈ 1 表示接近）：{sw}。"
+)
+REFEREE_COLUMN = "裁判 ↓（0.5 最好）"
+ALARM = "**训练已自动暂停。** {alarm}"
+RESTORE_GOOD = "恢复最近一次良好的权重（第 {step} 步）"
+HELP_RESTORE_GOOD = "恢复发散或崩溃之前的权重，然后按“播放”继续。"
+RESTORED_GOOD = "最近一次良好的权重已恢复。按“播放”继续，也许可以调低学习率。"
 FIT_GOOD = "拟合良好"
 FIT_TARGET = "目标 ≤ {good}"
 PRIOR_PREVIEW = "p(z)：{prior}——编码将被拉成的形状"
