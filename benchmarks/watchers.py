@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 from browser import APP_IDLE, free_port, launch, stop_server, wait_until  # noqa: E402  (the tests' helpers)
 from benchmarks.ui_live import read_log, run_id, serve, steps_per_sec  # noqa: E402  (its step-logging server)
 
-PAGE = "train"                # the Train page's URL path (dashboard.py's navigation)
+PAGE = ""                     # the Train page's URL path: the default page of dashboard.py's navigation
 PAGE_TIMEOUT_S = 180          # a page load on a machine whose cores are busy with other work
 JOIN_TIMEOUT_S = 240          # watchers joining: wait (up to this) until each has had its first page drawn …
 CONNECT_SETTLE_S = 5.0        # … and a little longer: those first full page runs are not the steady state
@@ -232,7 +232,7 @@ def main() -> None:
             browser = launch(p)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(PAGE_TIMEOUT_S * 1000)
-            page.goto(f"{url}/{PAGE}")
+            page.goto(f"{url}/{PAGE}")                            # the teacher opens the Train page
             page.wait_for_selector(APP_IDLE, state="attached")
             control(page, "ctl_play").click()                       # the teacher presses Start
             job = wait_until(lambda: share_link_run(page), PAGE_TIMEOUT_S, "the share link in the teacher's sidebar")
