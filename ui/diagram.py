@@ -2,12 +2,13 @@
 of p(z). The parts that learn in the phase just run are lit (red, as in the phase strip), the next
 phase's are dashed: GAN Lab's model overview, for the paper's Fig. 1.
 
-An inline SVG (``st.html``): nothing to load, nothing to build, and the labels come from the catalog
+An SVG (shown through ``st.html`` as an image): nothing to load, nothing to build, and the labels come from the catalog
 (escaped), so the picture speaks the session's language.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 
 import streamlit as st
@@ -73,7 +74,7 @@ def svg(kind: str, last_phase: str | None, next_phase: str | None) -> str:
     lit, nxt = set(lit_parts(last_phase)), set(lit_parts(next_phase))
     names = texts.DIAGRAM_PARTS
     parts = [p for p in BOXES if kind not in KINDS_WITHOUT_D or p not in ("prior", "discriminator")]
-    out = [('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 662 190" role="img" class="aae-diagram-svg" '
+    out = [('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 662 190" width="100%" role="img" class="aae-diagram-svg" '
             f'aria-label="{html.escape(texts.DIAGRAM_ALT)}">'),
            ('<defs><marker id="aae-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
             'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#777"/></marker></defs>')]
@@ -109,8 +110,11 @@ def diagram(kind: str, last_phase: str | None, next_phase: str | None, *, captio
     """Draw the network (``svg``) with its caption; the container's ``data-lit`` names the lit parts,
     for tests and scripts."""
     lit = " ".join(lit_parts(last_phase))
+    # an <img> of the SVG: st.html keeps HTML only (its sanitiser drops inline <svg>)
+    picture = base64.b64encode(svg(kind, last_phase, next_phase).encode()).decode()
     st.html(f'<div class="aae-diagram" data-lit="{lit}" data-last-phase="{last_phase or ""}" '
-            f'style="max-width:660px">{svg(kind, last_phase, next_phase)}</div>')
+            f'style="width:100%;max-width:560px"><img src="data:image/svg+xml;base64,{picture}" '
+            f'alt="{html.escape(texts.DIAGRAM_ALT)}" style="width:100%"></div>')
     if caption:
         st.caption(texts.DIAGRAM_CAPTION)
 

@@ -153,10 +153,20 @@ def _go(n: int) -> None:
     state.set_lesson_step(n)
 
 
+def _pause_other_runs() -> None:
+    """Pause the runs this browser controls on other pages: the server trains few runs at once, and
+    the step about to start one must not wait in the queue behind the previous step's run."""
+    for slot in state.SLOTS.values():
+        job = state.current_job(slot)
+        if job is not None and state.controls(job.id) and job.peek().status in (RUNNING, QUEUED, LOADING):
+            job.pause()
+
+
 def _press(n: int, name: str) -> None:
     """A step's button: its setup, then (in the script run that follows: a callback cannot switch
     pages) the page that shows it."""
     step = BY_NAME[name]
+    _pause_other_runs()
     if step.setup():
         state.set_lesson_step(n)                # the new run now carries the step for its watchers
         state.assign(_SWITCH, step.page)
@@ -186,20 +196,20 @@ def page() -> None:
         words, act = st.columns([3, 2], gap="large")
         with words:
             st.markdown(texts.LESSON_PARAGRAPHS[step.name])
+            if step.diagram:
+                st.markdown(f"**{texts.LESSON_DIAGRAM_TITLE}**")
+                job = state.current_job(state.TRAIN)
+                snap = state.run_snapshot(job) if job is not None else None
+                if snap is not None:
+                    diagram.run_diagram(snap)
+                else:
+                    diagram.diagram("aae", "generator", "reconstruction")
         with act:
             st.button(texts.LESSON_BUTTONS[step.name], icon=":material/play_circle:", type="primary",
                       key="lesson_go", width="stretch", help=texts.HELP_LESSON_BUTTON, on_click=_press,
                       args=(n, step.name))
             st.markdown(f"**{texts.LESSON_LOOK_LABEL}:** {texts.LESSON_LOOK[step.name]}")
             st.markdown(f"**{texts.LESSON_QUESTION_LABEL}:** *{texts.LESSON_QUESTIONS[step.name]}*")
-        if step.diagram:
-            st.markdown(f"**{texts.LESSON_DIAGRAM_TITLE}**")
-            job = state.current_job(state.TRAIN)
-            snap = state.run_snapshot(job) if job is not None else None
-            if snap is not None:
-                diagram.run_diagram(snap)
-            else:
-                diagram.diagram("aae", "generator", "reconstruction")
     if (target := state.pop_value(_SWITCH)) is not None:
         st.switch_page(target)
     widgets.flash_messages()
