@@ -14,6 +14,7 @@ from ui import texts
 pytestmark = pytest.mark.browser
 
 EN, ZH = texts.catalog("en"), texts.catalog("zh")
+WAIT_S = 90                  # a busy 2-core machine: a rerun can take tens of seconds
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -35,16 +36,22 @@ def nav(page) -> str:
     return page.locator("[data-testid='stSidebarNav']").inner_text()
 
 
+def switch(page, language: str) -> None:
+    """Choose ``language`` in the sidebar's language switch."""
+    page.locator("[data-testid='stSidebar']").get_by_text(texts.LANGUAGES[language], exact=True).click(
+        timeout=WAIT_S * 1000)
+
+
 @pytest.mark.parametrize("path, title", [("/", None), ("/compare", "COMPARE_TITLE")])
 def test_a_chinese_link_opens_in_chinese(browser, streamlit_server, path, title):
     """The home page (whichever page comes first) and a deep link of another page."""
     page = open_fresh(browser, f"{streamlit_server}{path}?lang=zh")
     try:
         if title is None:
-            wait_until(lambda: CJK.search(h1(page)), 30, "a Chinese title")
+            wait_until(lambda: CJK.search(h1(page)), WAIT_S, "a Chinese title")
             assert not any(t in page.inner_text("body") for t in EN["NAV_TITLES"].values() if len(t) > 8)
         else:
-            wait_until(lambda: ZH[title] in h1(page), 30, "the Chinese title")
+            wait_until(lambda: ZH[title] in h1(page), WAIT_S, "the Chinese title")
             assert EN[title] not in page.inner_text("body")
         assert ZH["NAV_TITLES"]["explorer"] in nav(page)
         assert EN["NAV_TITLES"]["explorer"] not in nav(page)
@@ -57,15 +64,18 @@ def test_the_sidebar_switch_changes_the_language_and_the_url_keeps_it(browser, s
     page = open_fresh(browser, f"{streamlit_server}/train")
     try:
         assert EN["TRAIN_TITLE"] in h1(page)
-        page.locator("[data-testid='stSidebar']").get_by_text(texts.LANGUAGES["zh"], exact=True).click()
-        wait_until(lambda: ZH["TRAIN_TITLE"] in h1(page), 30, "the Chinese title after the switch")
-        wait_until(lambda: "lang=zh" in page.url, 30, "?lang=zh in the URL")
+        wait_for_app(page, WAIT_S)
+        switch(page, "zh")
+        wait_until(lambda: ZH["TRAIN_TITLE"] in h1(page), WAIT_S, "the Chinese title after the switch")
+        wait_until(lambda: "lang=zh" in page.url, WAIT_S, "?lang=zh in the URL")
+        wait_for_app(page, WAIT_S)
         page.locator("[data-testid='stSidebarNav']").get_by_text(ZH["NAV_TITLES"]["explorer"]).click()
-        wait_until(lambda: ZH["EXPLORER_TITLE"] in h1(page), 60, "the Explorer in Chinese")
-        wait_until(lambda: "lang=zh" in page.url, 30, "?lang=zh kept after the page switch")
-        page.locator("[data-testid='stSidebar']").get_by_text(texts.LANGUAGES["en"], exact=True).click()
-        wait_until(lambda: EN["EXPLORER_TITLE"] in h1(page), 30, "the English title after switching back")
-        wait_until(lambda: "lang=" not in page.url, 30, "English leaves the URL clean")
+        wait_until(lambda: ZH["EXPLORER_TITLE"] in h1(page), WAIT_S, "the Explorer in Chinese")
+        wait_until(lambda: "lang=zh" in page.url, WAIT_S, "?lang=zh kept after the page switch")
+        wait_for_app(page, WAIT_S)
+        switch(page, "en")
+        wait_until(lambda: EN["EXPLORER_TITLE"] in h1(page), WAIT_S, "the English title after switching back")
+        wait_until(lambda: "lang=" not in page.url, WAIT_S, "English leaves the URL clean")
         assert not exception_texts(page)
     finally:
         page.context.close()
