@@ -61,7 +61,7 @@ def test_a_chinese_link_opens_in_chinese(browser, streamlit_server, path, title)
 
 
 def test_the_sidebar_switch_changes_the_language_and_the_url_keeps_it(browser, streamlit_server):
-    page = open_fresh(browser, f"{streamlit_server}/train")
+    page = open_fresh(browser, f"{streamlit_server}/")      # Train is the default page: its address is the root
     try:
         assert EN["TRAIN_TITLE"] in h1(page)
         wait_for_app(page, WAIT_S)
