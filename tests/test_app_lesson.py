@@ -133,14 +133,14 @@ def test_a_watcher_sees_the_teachers_run_and_step_and_only_the_teacher_sees_ever
     banner = "\n".join(str(i.value) for i in student.info)
     assert texts.WATCHING_TEACHER in banner
     assert texts.TEACHER_ON_STEP.format(n=3, title=texts.LESSON_STEP_TITLES["aae"], link=lesson.step_link(3)) in banner
-    assert f"server_stop_{run_id}" not in [b.key for b in student.button]
+    assert f"server_stop_sidebar_{run_id}" not in [b.key for b in student.button]
     # the teacher's link (?teacher=TOKEN) shows every run on the server, with Pause and Stop
     other = app_test(query={"teacher": "class-secret-42"})
     other.run()
     _assert_clean(other)
     assert "teacher" not in other.query_params             # the secret leaves the address bar
-    assert other.button(key=f"server_stop_{run_id}").label == texts.RUN_STOP
-    other.button(key=f"server_stop_{run_id}").click().run()
+    assert other.button(key=f"server_stop_sidebar_{run_id}").label == texts.RUN_STOP
+    other.button(key=f"server_stop_sidebar_{run_id}").click().run()
     assert not state.registry().get(run_id).wait_for(lambda snap: not snap.active, timeout=20).active
 
 

@@ -215,7 +215,7 @@ def page() -> None:
     widgets.flash_messages()
     if state.is_teacher():
         with st.expander(texts.RUNS_ON_SERVER, icon=":material/dns:"):
-            runs_on_server()
+            runs_on_server(where="lesson")
 
 
 # ==================================================================================== the class
@@ -242,7 +242,7 @@ def _slot_of(run_id: str) -> str:
     return slot.title if slot is not None else ""
 
 
-def runs_on_server() -> None:
+def runs_on_server(where: str = "sidebar") -> None:
     """Every run on the server with Pause and Stop (only for the teacher: ``state.is_teacher``)."""
     jobs = [j for j in state.registry().jobs() if j.peek().active]
     if not jobs:
@@ -257,6 +257,6 @@ def runs_on_server() -> None:
                                           prior=prior, step=snap.step,
                                           status=texts.STATUS_LABELS.get(snap.status, snap.status),
                                           viewers=state.book().others(job.id, "", "")))
-        pause.button(texts.RUN_PAUSE, key=f"server_pause_{job.id}", icon=":material/pause:", on_click=job.pause,
+        pause.button(texts.RUN_PAUSE, key=f"server_pause_{where}_{job.id}", icon=":material/pause:", on_click=job.pause,
                      disabled=snap.status not in (RUNNING, QUEUED, LOADING))
-        stop.button(texts.RUN_STOP, key=f"server_stop_{job.id}", icon=":material/stop:", on_click=job.stop)
+        stop.button(texts.RUN_STOP, key=f"server_stop_{where}_{job.id}", icon=":material/stop:", on_click=job.stop)
