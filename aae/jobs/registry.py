@@ -1,5 +1,8 @@
 """``JobRegistry``: every job of this process, thread-safe, shared by every browser session.
 
+* ``workers``: each job trains in a thread of this process (``"thread"``: ``TrainingJob``) or in a
+  child process of its own (``"process"``: ``JobProxy``, same interface; the dashboard's default, so
+  that pages never compete with training for the interpreter).
 * At most ``max_running`` jobs train at once; the others wait in FIFO order with status "queued".
   Jobs ask for a slot through the registry's public slot interface (``acquire`` / ``release`` /
   ``position`` / ``ended``: the ``aae.jobs.job.Slots`` protocol); the registry reads nothing of a
@@ -21,7 +24,10 @@ import torch
 
 from ..config import RunConfig
 from .job import TrainingJob
+from .proxy import JobProxy
 from .snapshot import DONE, PAUSED, QUEUED, RUNNING, JobOptions
+
+WORKERS = {"thread": TrainingJob, "process": JobProxy}   # where a job trains (``JobRegistry(workers=...)``)
 
 
 def default_max_running() -> int:
@@ -37,7 +43,10 @@ class JobRegistry:
     def __init__(self, *, max_running: int | None = None, idle_pause: float = 600.0,
                  idle_unload: float = 1800.0, idle_forget: float = 300.0, max_ended: int = 20,
                  reap_interval: float = 5.0, autosave_dir: str | os.PathLike | None = None,
-                 options: JobOptions = JobOptions()) -> None:
+                 options: JobOptions = JobOptions(), workers: str = "thread") -> None:
+        if workers not in WORKERS:
+            raise ValueError(f"workers must be one of {', '.join(WORKERS)}, not {workers!r}")
+        self.workers = workers
         self.max_running = max_running or default_max_running()
         self.idle_pause = idle_pause
         self.idle_unload = idle_unload
@@ -57,8 +66,8 @@ class JobRegistry:
     # ---------------------------------------------------------------- jobs
     def create(self, config: RunConfig, *, options: JobOptions | None = None, **kwargs: Any) -> TrainingJob:
         """Create and start a job (it queues if the cap is reached)."""
-        job = TrainingJob(config, options=options or self.options, autosave_dir=self.autosave_dir, slots=self,
-                          **kwargs)
+        job = WORKERS[self.workers](config, options=options or self.options, autosave_dir=self.autosave_dir,
+                                    slots=self, **kwargs)
         with self._cond:
             if self._closed:
                 raise RuntimeError("the job registry is shut down")
