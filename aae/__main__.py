@@ -5,6 +5,7 @@
     python -m aae eval checkpoints/aae-mog10
     python -m aae likelihood runs/aae-8d         # Parzen log-likelihood of the test set (paper Table 1)
     python -m aae pretrain --shipped            # regenerates the shipped checkpoints/
+    python -m aae convert runs/aae-mog10 --dtype int8   # store a checkpoint's weights more compactly
     python -m aae download mnist                # full MNIST (needs the network)
     python -m aae bench --steps 200             # steps/s of each model on this machine
 
@@ -46,6 +47,10 @@ PRETRAINED: dict[str, tuple] = {  # name -> (kind, prior[, {"model": {...}, "tra
 }
 CLASSIFIER_NAME = "digit-classifier"  # scores decoded samples on the Compare page (aae.classifier)
 PRETRAIN_STEPS = 6000  # ≈ 130 epochs of mnist-5k: every prior's fit ratio has settled by then
+# How pretrain stores the weights (aae.checkpoints.STORAGE_DTYPES): int8 matrices keep every shipped
+# model's referee, reconstruction and 5-NN within noise at about half of float16's size
+# (benchmarks/checkpoint_storage.py), so checkpoints/ stays under 20 MB with the label models.
+PRETRAIN_DTYPE = "int8"
 
 
 class UsageError(Exception):
@@ -139,6 +144,18 @@ def _parser() -> argparse.ArgumentParser:
     pt.add_argument("--only", nargs="+", choices=[*PRETRAINED, CLASSIFIER_NAME], default=None)
     pt.add_argument("--device", default="auto")
     pt.add_argument("--no-progress", action="store_true")
+
+    from .checkpoints import STORAGE_DTYPES
+    cv = sub.add_parser("convert", help="store checkpoints' weights in another dtype, in place (their metrics "
+                                        "measured again on the converted weights)")
+    cv.add_argument("checkpoints", nargs="+", metavar="CHECKPOINT")
+    cv.add_argument("--dtype", default=PRETRAIN_DTYPE, choices=STORAGE_DTYPES,
+                    help=f"float32, float16 (half the size) or int8 (per-row int8 matrices, about a quarter; "
+                         f"default {PRETRAIN_DTYPE})")
+    cv.add_argument("--shipped", action="store_true",
+                    help="allow converting the shipped checkpoints in the repository's checkpoints/ folder")
+    cv.add_argument("--data-dir", default=None, help="data folder for the metrics (default: $AAE_DATA_DIR or "
+                                                     "~/.cache/aae-lab)")
 
     d = sub.add_parser("download", help="download a dataset (needs the network)")
     d.add_argument("dataset", choices=["mnist", "fashion-mnist"])
@@ -430,11 +447,37 @@ def _cmd_pretrain(a: argparse.Namespace) -> int:
         config = RunConfig(prior=PriorConfig(name=prior), model=ModelConfig(kind=kind, **over.get("model", {})),
                            train=TrainConfig(device=a.device, **over.get("train", {})))
         model, _, _, metrics = train_run(config, a.steps, desc=name, quiet=a.no_progress, keep_best=(kind == "aae"))
-        path = save_checkpoint(out / name, model, config, step=a.steps, metrics=metrics, half=True,
+        path = save_checkpoint(out / name, model, config, step=a.steps, metrics=metrics, dtype=PRETRAIN_DTYPE,
                                description=f"{kind.upper()}, {PRIORS[prior].display_name} prior, "
                                            f"{a.steps} steps on mnist-5k",
                                overwrite=a.overwrite or a.shipped, allow_shipped=a.shipped)
         print(f"{name}: " + ", ".join(f"{k} {v:.3f}" for k, v in metrics.items()) + f" -> {path}")
+    return 0
+
+
+def _cmd_convert(a: argparse.Namespace) -> int:
+    from .checkpoints import decode_weights, encode_weights, load_checkpoint, prepare_save_target, save_checkpoint
+    from .data import load_dataset
+    from .priors import prior_from_config
+    _check_dir_arg(a.data_dir, "--data-dir")
+    loaded = []
+    for name in a.checkpoints:  # every one checked before any is rewritten
+        ck = load_checkpoint(name)
+        stem = prepare_save_target(name, overwrite=True, allow_shipped=a.shipped)
+        loaded.append((stem, ck))
+    for stem, ck in loaded:
+        cfg = ck.config
+        data = load_dataset(cfg.data.name, root=a.data_dir, seed=cfg.data.seed)
+        prior = prior_from_config(cfg.prior, cfg.model.latent_dim)
+        before = _evaluate(ck.model, prior, data)
+        # the weights as they will be read back, so the metrics saved are those of the stored model
+        ck.model.load_state_dict(decode_weights(encode_weights(ck.model.state_dict(), a.dtype), a.dtype))
+        after = _evaluate(ck.model, prior, data)
+        path = save_checkpoint(stem, ck.model, cfg, step=ck.step, metrics=after, dtype=a.dtype,
+                               description=ck.meta.get("description", ""), extra=ck.meta.get("extra"),
+                               overwrite=True, allow_shipped=a.shipped)
+        print(f"{stem.name}: {ck.meta['dtype']} -> {a.dtype}, {path.with_suffix('.safetensors').stat().st_size:,} bytes; "
+              + ", ".join(f"{k} {before[k]:.4f} -> {after[k]:.4f}" for k in after if k in before))
     return 0
 
 
@@ -493,7 +536,7 @@ def _cmd_likelihood(a: argparse.Namespace) -> int:
 
 
 COMMANDS = {"train": _cmd_train, "eval": _cmd_eval, "likelihood": _cmd_likelihood, "pretrain": _cmd_pretrain,
-            "download": _cmd_download, "bench": _cmd_bench}
+            "convert": _cmd_convert, "download": _cmd_download, "bench": _cmd_bench}
 
 
 def main(argv: list[str] | None = None) -> int:

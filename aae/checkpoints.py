@@ -55,7 +55,7 @@ from safetensors.torch import save as st_save
 
 from . import __version__
 from .config import ConfigError, RunConfig
-from .models import Autoencoder
+from .models import N_PIXELS, Autoencoder
 from .train import seeded_model
 
 FORMAT_VERSION = 2                  # 2: the JSON records the weights' SHA-256
@@ -85,7 +85,21 @@ _DTYPES: dict[str, tuple[torch.dtype, int]] = {
     "I64": (torch.int64, 8), "I32": (torch.int32, 4), "I16": (torch.int16, 2), "I8": (torch.int8, 1),
     "U8": (torch.uint8, 1), "BOOL": (torch.bool, 1),
 }
-_STORED_DTYPE = {"float32": "F32", "float16": "F16"}
+# How the weights are stored (the JSON's ``dtype``). "int8": the big weight matrices (2-D tensors of
+# at least INT8_MIN_ENTRIES, one row per output unit) as int8 values with one float16 scale per row,
+# symmetric,
+#     q[r, c] = round(W[r, c] / s[r]) in [-127, 127],   s[r] = max_c |W[r, c]| / 127,
+# stored as the tensor NAME (I8) and NAME + ROW_SCALE_SUFFIX (F16, one per row); dequantised (q · s)
+# on load. Everything else stays float16: biases, small matrices, and the encoder's layers after the
+# one that reads the image, which set the codes directly (benchmarks/checkpoint_storage.py: rounding
+# them moved the mixture AAE's codes by 0.03 on average and its referee from 0.630 to 0.654; rounding
+# only the matrices kept here as int8 leaves the referee, the reconstruction error and the 5-NN
+# accuracy of every shipped model within their noise). About half the size of float16.
+STORAGE_DTYPES = ("float32", "float16", "int8")
+_STORED_DTYPE = {"float32": "F32", "float16": "F16", "int8": "F16"}   # the code of a tensor kept as is
+ROW_SCALE_SUFFIX = ".row_scale"
+INT8_MAX = 127
+INT8_MIN_ENTRIES = 4096
 _META_FIELDS = {"format_version", "model_kind", "config", "step", "metrics", "dtype", "created_at",
                 "versions", "description", "extra", "weights_sha256"}
 _OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
@@ -401,12 +415,14 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 
 def save_checkpoint(path: str | os.PathLike, model: Autoencoder, config: RunConfig, *, step: int,
-                    metrics: dict[str, float] | None = None, half: bool = False,
+                    metrics: dict[str, float] | None = None, half: bool = False, dtype: str | None = None,
                     description: str = "", extra: dict[str, Any] | None = None,
                     overwrite: bool = False, allow_shipped: bool = False) -> Path:
     """Write ``path.safetensors`` + ``path.json`` as one unit; returns the JSON's path.
 
-    ``half=True`` stores float16 weights (half the size; used for the shipped checkpoints).
+    ``dtype`` is how the weights are stored (``STORAGE_DTYPES``): "float32" (the default), "float16"
+    (half the size; ``half=True`` says the same) or "int8" (a quarter: per-row int8 weight matrices,
+    used for the shipped checkpoints).
     An existing checkpoint at ``path`` is replaced only with ``overwrite=True`` (else
     ``CheckpointError``); the shipped folder only with ``allow_shipped=True``. Non-finite metrics are
     left out. Any failure to write is a ``CheckpointError`` and leaves no temporary file behind.
@@ -419,8 +435,11 @@ def save_checkpoint(path: str | os.PathLike, model: Autoencoder, config: RunConf
     stored = {k: float(v) for k, v in (metrics or {}).items()   # numbers.Real: NumPy scalars too
               if isinstance(k, str) and isinstance(v, numbers.Real) and not isinstance(v, bool)
               and math.isfinite(float(v))}
-    tensors = {k: (v.detach().to("cpu", torch.float16 if half else torch.float32)).contiguous()
-               for k, v in model.state_dict().items()}
+    storage = dtype if dtype is not None else "float16" if half else "float32"
+    if storage not in STORAGE_DTYPES or (half and storage != "float16"):
+        raise CheckpointError(f"dtype must be one of {', '.join(STORAGE_DTYPES)} (half=True means float16), "
+                              f"got {_short(dtype) if not isinstance(dtype, str) else repr(dtype[:20])}")
+    tensors = encode_weights(model.state_dict(), storage)
     weights = st_save(tensors, metadata={"format_version": str(FORMAT_VERSION), "step": str(step)})
     config = replace(config, data=replace(config.data, root=None))  # a machine's folder is not the model's
     meta = {
@@ -429,7 +448,7 @@ def save_checkpoint(path: str | os.PathLike, model: Autoencoder, config: RunConf
         "config": config.to_dict(),
         "step": step,
         "metrics": stored,
-        "dtype": "float16" if half else "float32",
+        "dtype": storage,
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "versions": _versions(),
         "description": description,
@@ -938,6 +957,66 @@ def _check_against(header: dict[str, Any], expected: dict[str, tuple[tuple[int, 
                                   f"says {dtype}")
 
 
+def _quantised(name: str, shape: tuple[int, ...], storage: str) -> bool:
+    """Whether tensor ``name`` of ``shape`` is stored as int8 rows + scales (see ``STORAGE_DTYPES``)."""
+    if storage != "int8" or len(shape) != 2 or shape[0] * shape[1] < INT8_MIN_ENTRIES:
+        return False
+    return not name.startswith("encoder.") or shape[1] >= N_PIXELS
+
+
+def stored_layout(shapes: dict[str, tuple[int, ...]], storage: str) -> dict[str, tuple[tuple[int, ...], str]]:
+    """name -> (shape, safetensors dtype code) of the tensors a model with state-dict ``shapes`` is
+    stored as under ``storage`` (``STORAGE_DTYPES``): the weights file must hold exactly these."""
+    out: dict[str, tuple[tuple[int, ...], str]] = {}
+    for name, shape in shapes.items():
+        if _quantised(name, shape, storage):
+            out[name] = (tuple(shape), "I8")
+            out[name + ROW_SCALE_SUFFIX] = ((shape[0],), "F16")
+        else:
+            out[name] = (tuple(shape), _STORED_DTYPE[storage])
+    return out
+
+
+def encode_weights(state: dict[str, torch.Tensor], storage: str) -> dict[str, torch.Tensor]:
+    """A state dict as the tensors ``storage`` writes (CPU, contiguous; see ``STORAGE_DTYPES``)."""
+    out: dict[str, torch.Tensor] = {}
+    for name, value in state.items():
+        t = value.detach().to("cpu", torch.float32)
+        if _quantised(name, tuple(t.shape), storage):
+            # the scale as stored (float16), so that q · s reproduces W to within half a step of s
+            scale = (t.abs().amax(dim=1) / INT8_MAX).to(torch.float16)           # (rows,)
+            s32 = scale.float().unsqueeze(1)
+            q = torch.where(s32 > 0, torch.round(t / torch.where(s32 > 0, s32, 1.0)), 0.0)
+            out[name] = q.clamp_(-INT8_MAX, INT8_MAX).to(torch.int8).contiguous()
+            out[name + ROW_SCALE_SUFFIX] = scale.contiguous()
+        else:
+            out[name] = t.to(torch.float16 if storage != "float32" else torch.float32).contiguous()
+    return out
+
+
+def decode_weights(tensors: dict[str, torch.Tensor], storage: str, name: str = "weights") -> dict[str, torch.Tensor]:
+    """The float32 state dict from the stored tensors (``encode_weights``' inverse; int8 rows times
+    their scales). Scales must be finite and ≥ 0, int8 values within ±127."""
+    out: dict[str, torch.Tensor] = {}
+    for tname, t in tensors.items():
+        if tname.endswith(ROW_SCALE_SUFFIX) and storage == "int8":
+            continue
+        if t.dtype == torch.int8 and storage == "int8":
+            scale = tensors.get(tname + ROW_SCALE_SUFFIX)
+            if scale is None or scale.shape != (t.shape[0],) or not scale.is_floating_point():
+                raise CheckpointError(f"{name}: tensor {tname[:60]} has no row scales")
+            scale = scale.float()
+            if not (torch.isfinite(scale).all() and (scale >= 0).all()):
+                raise CheckpointError(f"{name}: tensor {tname[:60]} has row scales that are negative, NaN "
+                                      f"or infinite")
+            if t.numel() and int(t.min()) < -INT8_MAX:
+                raise CheckpointError(f"{name}: tensor {tname[:60]} holds -128, outside the stored range ±127")
+            out[tname] = t.float() * scale.unsqueeze(1)
+        else:
+            out[tname] = t.float() if t.is_floating_point() else t
+    return out
+
+
 def load_checkpoint(path: str | os.PathLike, *, device: str | torch.device = "cpu") -> LoadedCheckpoint:
     """Rebuild the model from the JSON's config and load its weights, checking every tensor and that
     the weights are the ones this JSON was saved with."""
@@ -946,7 +1025,7 @@ def load_checkpoint(path: str | os.PathLike, *, device: str | torch.device = "cp
     for attempt in range(2):
         config: RunConfig = meta["config_obj"]
         model = _guarded(lambda: seeded_model(config.model, 0), json_path.name)
-        expected = {k: (tuple(v.shape), _STORED_DTYPE[meta["dtype"]]) for k, v in model.state_dict().items()}
+        expected = stored_layout({k: tuple(v.shape) for k, v in model.state_dict().items()}, meta["dtype"])
         tensors, sha, extra = _read_tensors(st_path, expected, want_sha=True)
         recorded = meta.get("weights_sha256", sha)  # version 1 has no hash to check
         if recorded == sha and extra.get("step", str(meta["step"])) == str(meta["step"]):
@@ -956,12 +1035,13 @@ def load_checkpoint(path: str | os.PathLike, *, device: str | torch.device = "cp
             continue
         raise CheckpointError(f"{st_path.name}: the weights are not the ones {json_path.name} was saved with "
                               f"(an interrupted save, or files of two different saves)")
-    for tname, t in tensors.items():
+    weights = decode_weights(tensors, meta["dtype"], st_path.name)
+    for tname, t in weights.items():
         if not t.is_floating_point():
             raise CheckpointError(f"{st_path.name}: tensor {tname} has dtype {t.dtype}, expected floating point")
         if not torch.isfinite(t).all():
             raise CheckpointError(f"{st_path.name}: tensor {tname} contains NaN or infinite values")
-    model.load_state_dict({k: v.float() for k, v in tensors.items()})
+    model.load_state_dict(weights)
     model.to(device).eval()
     meta = dict(meta)
     config = meta.pop("config_obj")
@@ -1001,7 +1081,7 @@ def _expected_shapes(config: RunConfig, dtype: str) -> dict[str, tuple[tuple[int
     with _SHAPES_LOCK:
         if key not in _SHAPES_CACHE:
             model = seeded_model(config.model, 0)
-            _SHAPES_CACHE[key] = {k: (tuple(v.shape), _STORED_DTYPE[dtype]) for k, v in model.state_dict().items()}
+            _SHAPES_CACHE[key] = stored_layout({k: tuple(v.shape) for k, v in model.state_dict().items()}, dtype)
         return _SHAPES_CACHE[key]
 
 
