@@ -7,6 +7,7 @@ conditions (never fixed sleeps).
         browser = launch(p)                       # /usr/bin/chromium (or $CHROMIUM), headless
         page = browser.new_page(); page.goto(url); wait_for_app(page)
         wait_until(lambda: step_count(page) == 3, 30, "step 3")
+        run_id = wait_until(lambda: url_param(page, "run"), 30, "?run= in the address bar")
     stop_server(proc)
 
 Without Chromium or Playwright, ``require_browser()`` skips with how to enable the tests — except
@@ -23,6 +24,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Callable, TypeVar
@@ -68,6 +70,19 @@ def unchanged_after_redraws(page, read: Callable[[], T], expected: T, *, redraws
 def wait_for_app(page, timeout: float = 60) -> None:
     """Wait until Streamlit's script run is finished (live fragments may rerun afterwards)."""
     page.wait_for_selector(APP_IDLE, state="attached", timeout=timeout * 1000)
+
+
+def address(page) -> str:
+    """The address bar's URL right now. Not ``page.url``: Playwright's sync API updates that property
+    only while it handles a call, so a ``wait_until`` loop over ``page.url`` (sleeps, no calls) never
+    sees the ``history.pushState`` by which Streamlit writes ``st.query_params`` into the address."""
+    return page.evaluate("() => window.location.href")
+
+
+def url_param(page, name: str) -> str | None:
+    """The query parameter ``name`` in the address bar right now (None: absent or empty)."""
+    values = urllib.parse.parse_qs(urllib.parse.urlsplit(address(page)).query).get(name)
+    return values[-1] if values else None
 
 
 def exception_texts(page) -> list[str]:
