@@ -17,6 +17,11 @@ ROOT = Path(__file__).resolve().parent
 # navigation; Train stays the default page (the address without a page), which share links ``/?run=ID`` open.
 # A page whose file does not exist yet is left out of the navigation, so adding a page needs one line here.
 DEFAULT_PAGE = "pages/train.py"
+# Streamlit serves the default page at the root only: ``/train`` (typed, or an old link) would open its
+# "page not found" dialog. A hidden page answers that address and opens the root with the same query.
+# The default page's own url_path is a placeholder that no address reaches (it must differ from the alias').
+DEFAULT_ALIAS = "train"
+DEFAULT_URL_PATH = "default"
 PAGES = (
     ("pages/lesson.py", ":material/cast_for_education:"),
     ("pages/train.py", ":material/model_training:"),
@@ -36,8 +41,15 @@ available = [entry for entry in PAGES if (ROOT / entry[0]).is_file()]
 state.init_language()
 state.init_presenting()
 presenter.style()
-page = st.navigation([st.Page(path, title=texts.NAV_TITLES[Path(path).stem], icon=icon, default=(path == DEFAULT_PAGE))
-                      for path, icon in available])
+pages = [st.Page(path, title=texts.NAV_TITLES[Path(path).stem], icon=icon, default=(path == DEFAULT_PAGE),
+                 url_path=DEFAULT_URL_PATH if path == DEFAULT_PAGE else None)
+         for path, icon in available]
+default_page = next(p for p, (path, _) in zip(pages, available) if path == DEFAULT_PAGE)
+alias = st.Page(lambda: state.switch_page(default_page), title=default_page.title, url_path=DEFAULT_ALIAS,
+                visibility="hidden")
+page = st.navigation([*pages, alias])
+if page is alias:
+    state.switch_page(default_page)         # before the frame draws anything: the root page runs next
 setup.init()
 state.init_session(on_attach=setup.adopt)
 setup.write_url()

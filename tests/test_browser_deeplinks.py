@@ -1,11 +1,14 @@
 """Deep links in a real Chromium: every page opened fresh by its URL — by the first visitor of a
 fresh server, with and without ``?run=`` / ``?compare=`` — shows the app's own navigation and wide
-frame on the first load and attaches the run; each link is opened in a new browser context."""
+frame on the first load and attaches the run; each link is opened in a new browser context. Train,
+the default page, lives at the root; ``/train`` (typed, or an old link) lands there with its query."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
-from browser import exception_texts, serving, url_param, wait_for_app, wait_until
+from browser import address, exception_texts, serving, url_param, wait_for_app, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -31,7 +34,8 @@ def open_fresh(browser, url: str):
 
 
 def assert_frame(page, title: str) -> None:
-    """The app's navigation (not Streamlit's file list), the wide layout and the page's own title."""
+    """The app's navigation (not Streamlit's file list), the wide layout, the page's own title and no
+    dialog over it (Streamlit's "page not found" leaves the page inert)."""
     nav = page.locator("[data-testid='stSidebarNav']")
     nav.first.wait_for()
     text = nav.inner_text()
@@ -41,7 +45,15 @@ def assert_frame(page, title: str) -> None:
                           ".getBoundingClientRect().width")
     assert width > WIDE_PX, f"narrow page: {width} px"
     assert title in page.locator("h1").first.inner_text()
+    assert page.locator("[role='dialog']").count() == 0, page.locator("[role='dialog']").first.inner_text()
     assert not exception_texts(page)
+
+
+def assert_at_root(page, query: dict[str, str]) -> None:
+    """Train's own address: the root, with ``query`` kept."""
+    wait_until(lambda: urlsplit(address(page)).path == "/", 60, f"the root address, not {address(page)}")
+    for name, v in query.items():
+        assert url_param(page, name) == v, address(page)
 
 
 def test_first_visitor_on_a_deep_link_gets_the_frame(browser, fresh_server):
@@ -52,12 +64,15 @@ def test_first_visitor_on_a_deep_link_gets_the_frame(browser, fresh_server):
         page.context.close()
 
 
-@pytest.mark.parametrize("path, title", [("/", "Train an adversarial"), ("/lesson", "Lesson"),
+@pytest.mark.parametrize("path, title", [("/", "Train an adversarial"), ("/train", "Train an adversarial"),
+                                         ("/lesson", "Lesson"),
                                          ("/compare", "AE vs VAE vs AAE"), ("/explorer", "Latent explorer")])
 def test_every_page_opened_by_its_url_shows_the_frame(browser, fresh_server, path, title):
     page = open_fresh(browser, fresh_server + path)
     try:
         assert_frame(page, title)
+        if path == "/train":
+            assert_at_root(page, {})
     finally:
         page.context.close()
 
@@ -72,6 +87,7 @@ def test_share_links_attach_their_runs_on_the_first_load(browser, fresh_server):
         owner.locator(".st-key-cmp_step").get_by_role("button").click()
         compare_id = wait_until(lambda: url_param(owner, "compare"), 180, "a Compare run in the address bar")
         links = [(f"/?run={run_id}", "Train an adversarial", run_id),
+                 (f"/train?run={run_id}", "Train an adversarial", run_id),
                  (f"/compare?compare={compare_id}", "AE vs VAE vs AAE", compare_id),
                  (f"/explorer?run={run_id}&compare={compare_id}", "Latent explorer", compare_id)]
         for link, title, shown in links:
@@ -81,6 +97,8 @@ def test_share_links_attach_their_runs_on_the_first_load(browser, fresh_server):
                 wait_until(lambda: shown in page.locator(".st-key-aae_status").inner_text(), 90,
                            f"{link}: the sidebar reports run {shown}")
                 assert "Watching" in page.locator("[data-testid='stSidebar']").inner_text()
+                if link.startswith("/train"):
+                    assert_at_root(page, {"run": run_id})
             finally:
                 page.context.close()
         # the Step's script run ends after the first batch (the URL has the id as soon as the run exists)

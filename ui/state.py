@@ -176,6 +176,12 @@ def set_url_value(name: str, v: str | None) -> None:
         del st.query_params[name]
 
 
+def switch_page(page: Any) -> None:
+    """Open ``page`` (an ``st.Page`` of the navigation) with the address's query parameters, which
+    ``st.switch_page`` would otherwise drop (``?run=ID`` on an old ``/train`` link, say)."""
+    st.switch_page(page, query_params=[(name, v) for name in st.query_params for v in st.query_params.get_all(name)])
+
+
 def first_url_read() -> bool:
     """True once per session: the moment to read settings from a share link's URL."""
     if st.session_state.get(_URL_READ):
