@@ -164,6 +164,7 @@ class Trainer:
             labelled = balanced_label_mask(labels, config.label_fraction, config.seed)
         self.labelled = labelled.to(self.device).bool()                    # (N,)
         self._labelled_idx: torch.Tensor | None = None                      # built on first use
+        self._label_cycles: list = []                                        # per class: [shuffled indices, position]
         self.generator = torch.Generator(self.device).manual_seed(config.seed)
         self.phases: tuple[str, ...] = self.kind.phase_names
         self._phase_fns = dict(self.kind.phases)
@@ -208,14 +209,38 @@ class Trainer:
         return Batch(x=x, labels=self.labels[idx], labelled=self.labelled[idx])
 
     def labelled_batch(self) -> Batch:
-        """A random batch of labelled images only (a semi-supervised kind's classification phase)."""
+        """A batch of labelled images only (a semi-supervised kind's classification phase), balanced
+        over the classes: each class gives ⌊B/C⌋ digits (the remainder goes to classes drawn at
+        random), taken in turn from its own shuffled cycle of labelled digits, so every labelled
+        digit is seen once before any is seen twice. With 100 labels and batches of 100, every
+        batch is the whole labelled set."""
         if self._labelled_idx is None:
-            self._labelled_idx = self.labelled.nonzero().squeeze(1)          # (L,)
-            if self._labelled_idx.numel() == 0:
+            idx = self.labelled.nonzero().squeeze(1)                            # (L,)
+            if idx.numel() == 0:
                 raise ConfigError("this run has no labelled images")
-        pick = torch.randint(0, self._labelled_idx.numel(), (self.config.batch_size,),
-                             generator=self.generator, device=self.device)
-        idx = self._labelled_idx[pick]
+            self._labelled_idx = idx
+            classes = torch.unique(self.labels[idx])
+            self._label_cycles = [[idx[self.labels[idx] == c], 0] for c in classes]   # [indices, position]
+            for cycle in self._label_cycles:
+                cycle[0] = cycle[0][torch.randperm(cycle[0].numel(), generator=self.generator, device=self.device)]
+        b, n_cls = self.config.batch_size, len(self._label_cycles)
+        counts = [b // n_cls] * n_cls
+        extra = torch.randperm(n_cls, generator=self.generator, device=self.device)[: b % n_cls]
+        for c in extra.tolist():
+            counts[c] += 1
+        parts = []
+        for cycle, k in zip(self._label_cycles, counts):
+            while k > 0:
+                members, pos = cycle
+                take = members[pos: pos + k]
+                parts.append(take)
+                k -= take.numel()
+                pos += take.numel()
+                if pos >= members.numel():  # a fresh shuffle of this class's labelled digits
+                    members = members[torch.randperm(members.numel(), generator=self.generator, device=self.device)]
+                    pos = 0
+                cycle[0], cycle[1] = members, pos
+        idx = torch.cat(parts)                                               # (B,)
         x = to_float(self.images[idx])                                   # (B, 784)
         return Batch(x=x, labels=self.labels[idx], labelled=self.labelled[idx])
 

@@ -293,6 +293,25 @@ def _held_out_probs(model: CategoricalAAE, x: torch.Tensor, batch: int = 1000) -
         return torch.cat([model.classify(x[i:i + batch]) for i in range(0, x.shape[0], batch)])
 
 
+def log_q(logits: torch.Tensor) -> np.ndarray:
+    """log q(y|x) (B, n) in float64 from the y head's logits (B, n), exact where q rounds to 1.
+
+    A confident cluster gives many training digits q(y_i|x) = 1.0 in float32 (a logit margin above
+    ~17 is enough), and then "the digit the cluster is surest of" would be whichever of them comes
+    first. Here log q_i = (l_i − l_max) − log1p(Σ_{j ≠ argmax} exp(l_j − l_max)): the margin stays
+    visible (log q = −1e-30 and −1e-20 are told apart), so the paper's rule ranks digits by it."""
+    d = logits.detach().double()
+    top, arg = d.max(dim=1, keepdim=True)
+    d = d - top                                                            # ≤ 0, 0 at the argmax
+    others = torch.exp(d).scatter(1, arg, 0.0).sum(dim=1, keepdim=True)    # Σ_{j ≠ argmax} exp(l_j − l_max)
+    return (d - torch.log1p(others)).cpu().numpy()
+
+
+def _reference_log_q(model: CategoricalAAE, x: torch.Tensor, batch: int = 1000) -> np.ndarray:
+    with torch.no_grad():
+        return np.concatenate([log_q(model.encoder(x[i:i + batch]).y_logits) for i in range(0, x.shape[0], batch)])
+
+
 def _members(probs: np.ndarray, images: torch.Tensor, k: int) -> np.ndarray:
     """(n, k, 28, 28) uint8: per cluster, the k held-out digits assigned to it with the highest
     q(y_i|x) (blank where a cluster has fewer)."""
@@ -336,8 +355,7 @@ def categorical_probe(model: CategoricalAAE, settings: "ProbeSettings", *, super
         if isinstance(model, SemiSupervisedAAE):
             out["baseline_error"] = M.classification_error(_baseline_probs(model, settings.eval_x).argmax(1), labels)
     elif settings.reference_x is not None and settings.reference_labels is not None:
-        ref_probs = _held_out_probs(model, settings.reference_x).cpu().numpy()
-        names = M.cluster_labels(ref_probs, settings.reference_labels)
+        names = M.cluster_labels(_reference_log_q(model, settings.reference_x), settings.reference_labels)
     else:
         return out
     predicted = names[probs.argmax(1)]

@@ -1,0 +1,76 @@
+"""The categorical AAE's training details that decide its numbers: the paper's cluster-labelling rule
+when q(y|x) rounds to 1, the generator phase's push of q(y|x) towards one-hot, and balanced labelled
+batches (aae.kinds.categorical, aae.train.Trainer.labelled_batch)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from aae import metrics as M
+from aae.config import ModelConfig, TrainConfig
+from aae.data import load_dataset
+from aae.kinds.categorical import log_q
+from aae.priors import make_prior
+from aae.train import Trainer, seeded_model
+
+
+def _trainer(kind: str, images, labels, **train) -> Trainer:
+    cfg = ModelConfig(kind=kind, latent_dim=2, n_classes=10)
+    return Trainer(seeded_model(cfg, 0), make_prior("gaussian"), images, labels,
+                   config=TrainConfig(seed=0, device="cpu", **train), device="cpu")
+
+
+def test_log_q_keeps_apart_digits_whose_q_rounds_to_one():
+    # two training digits, both with q(y=0|x) = 1.0 in float32; the second is far surer (margin 40 vs 20)
+    logits = torch.tensor([[20.0, 0.0, 0.0], [40.0, 0.0, 0.0], [0.0, 5.0, 0.0]])
+    assert torch.softmax(logits, 1)[:2, 0].tolist() == [1.0, 1.0]
+    lq = log_q(logits)
+    assert lq.dtype == np.float64
+    np.testing.assert_allclose(np.exp(lq), torch.softmax(logits.double(), 1).numpy(), rtol=1e-12)
+    assert lq[1, 0] > lq[0, 0]
+    # the paper's rule: cluster 0 takes the label of the digit it is surest of (the second, label 7);
+    # on the rounded float32 probabilities the tie would go to the first digit (label 3)
+    labels = np.array([3, 7, 1])
+    assert M.cluster_labels(lq, labels)[0] == 7
+    assert M.cluster_labels(torch.softmax(logits, 1).numpy(), labels)[0] == 3
+
+
+def test_the_generator_phase_pushes_q_of_y_towards_one_hot():
+    data = load_dataset("synthetic")
+    tr = _trainer("clustering", data.train_images, data.train_labels, batch_size=64, lr_disc=1e-3, lr_gen=1e-3)
+    batch = tr.next_batch()
+
+    def confidence() -> float:
+        with torch.no_grad():
+            return float(tr.model.classify(batch.x).max(1).values.mean())
+
+    before = confidence()
+    for _ in range(60):  # the regularisation phase alone: D_y learns one-hot from q(y|x), the encoder follows
+        tr.run_phase("discriminators", batch)
+        tr.run_phase("generator", batch)
+    assert before < 0.3                       # a fresh encoder's q(y|x) is near uniform over 10 classes
+    assert confidence() > before + 0.3        # and the generator made it a confident choice
+
+
+def _keys(x: torch.Tensor) -> list[bytes]:
+    return [(row * 255).round().to(torch.uint8).numpy().tobytes() for row in x]
+
+
+def test_labelled_batches_are_balanced_over_the_classes_and_cycle_through_the_labelled_digits():
+    data = load_dataset("mnist-5k")
+    tr = _trainer("semi_supervised", data.train_images, data.train_labels, label_fraction=100 / 4500)
+    labelled = sorted(data.train_images[tr.labelled].reshape(-1, 784).numpy()[i].tobytes() for i in range(100))
+    for _ in range(3):  # 100 labels, batches of 100: every batch is the whole labelled set, 10 per class
+        b = tr.labelled_batch()
+        assert bool(b.labelled.all())
+        assert np.bincount(b.labels.numpy(), minlength=10).tolist() == [10] * 10
+        assert sorted(_keys(b.x)) == labelled
+    tr = _trainer("semi_supervised", data.train_images, data.train_labels, label_fraction=1000 / 4500, batch_size=64)
+    drawn: list[bytes] = []
+    for _ in range(14):  # ⌊64/10⌋ = 6 per class, 4 extra at random: < 100 draws per class, none twice
+        b = tr.labelled_batch()
+        per = np.bincount(b.labels.numpy(), minlength=10)
+        assert per.min() >= 6 and per.max() <= 7 and per.sum() == 64
+        drawn += _keys(b.x)
+    assert len(set(drawn)) == len(drawn) == 14 * 64
