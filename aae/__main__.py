@@ -398,7 +398,7 @@ def _cmd_train(a: argparse.Namespace) -> int:
 def _print_metrics(metrics: dict[str, float]) -> None:
     labels = {
         "prior_fit": "prior-fit ratio SW(q,p)/SW(p,p')  (≈1 is a perfect fit)",
-        "recon_error": "reconstruction error (MSE per pixel)",
+        "recon_nats": "reconstruction loss (nats per image)",
         "knn_acc": "k-NN accuracy of held-out codes (k=5)",
         "d_acc": "discriminator accuracy (0.5: fooled)",
         "test_error": "held-out error of q(y|x) (clusters named by the paper's rule)",

@@ -4,9 +4,10 @@ The AAE objective (Makhzani et al. 2015, eq. 1) is the GAN game played on codes:
 
     min_E max_D  E_{z ~ p(z)} [log D(z)] + E_{x ~ p_data} [log(1 - D(E(x)))]
 
-trained in two phases per batch (§2): a *reconstruction* phase (encoder + decoder minimise the
-reconstruction error) and a *regularisation* phase (first D learns to tell prior samples from
-codes, then the encoder, as the generator, learns to fool D). D returns logits; every loss
+trained in three phases per batch, as the phase strip shows them: *reconstruction* (encoder +
+decoder minimise the reconstruction error), then the paper's *regularisation* phase (§2) as two:
+*discriminator* (D learns to tell prior samples from codes) and *generator* (the encoder learns to
+fool D). D returns logits; every loss
 below is computed from logits with ``binary_cross_entropy_with_logits``, which is stable where
 sigmoid + log is not.
 """

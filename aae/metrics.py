@@ -2,7 +2,8 @@
 
 * prior fit: how close the encoder's codes q(z) are to the prior p(z) —
   `sliced_wasserstein`, `mmd`, and the scale-free `prior_fit_ratio` shown on the live page;
-* the autoencoder: `reconstruction_error` (pixel MSE);
+* the autoencoder: `reconstruction_nats` (the training loss, nats per image: the unit the pages
+  show) and `reconstruction_error` (pixel MSE);
 * the adversarial game: `discriminator_accuracy` (0.5 = D cannot tell q(z) from p(z));
 * the latent space: `knn_accuracy` (do codes of one class sit together?);
 * classes and clusters: `classification_error`, `cluster_labels` (the paper's rule that names a
@@ -32,6 +33,7 @@ __all__ = [
     "mmd",
     "prior_fit_ratio",
     "reconstruction_error",
+    "reconstruction_nats",
     "discriminator_accuracy",
     "knn_accuracy",
     "classification_error",
@@ -313,6 +315,30 @@ def reconstruction_error(images: Any, reconstructions: Any) -> float:
         raise ValueError(f"images {x.shape} and reconstructions {x_hat.shape} must hold the same "
                          "number of images of the same size")
     per_image = np.mean((x - x_hat) ** 2, axis=1)  # (N,)
+    return float(per_image.mean())
+
+
+# Decoder probabilities are clipped this far from 0 and 1: a saturated pixel costs at most
+# −log(1e-7) ≈ 16 nats instead of infinity.
+_PROB_EPS = 1e-7
+
+
+def reconstruction_nats(images: Any, reconstructions: Any) -> float:
+    """The reconstruction loss the models train on, in nats per image: the Bernoulli negative
+    log-likelihood of each image under the decoder's pixel probabilities, summed over pixels and
+    averaged over images (``aae.losses.reconstruction_loss`` on probabilities instead of logits).
+
+        nats = (1/N) Σ_n Σ_i −[x_ni log x̂_ni + (1 − x_ni) log(1 − x̂_ni)],   x̂ clipped to [1e-7, 1 − 1e-7]
+
+    The one unit every page shows reconstruction in. Grey pixels (0 < x < 1) cost something even
+    when x̂ = x, so 0 is out of reach; lower is better. Inputs as for ``reconstruction_error``.
+    """
+    x = _unit_images(images, "images")
+    x_hat = np.clip(_unit_images(reconstructions, "reconstructions"), _PROB_EPS, 1 - _PROB_EPS)
+    if x.shape != x_hat.shape:
+        raise ValueError(f"images {x.shape} and reconstructions {x_hat.shape} must hold the same "
+                         "number of images of the same size")
+    per_image = -np.sum(x * np.log(x_hat) + (1 - x) * np.log1p(-x_hat), axis=1)   # (N,)
     return float(per_image.mean())
 
 
@@ -601,7 +627,7 @@ def evaluate_model(model: Any, prior: Any, dataset: Any, *, n: int = 1000, n_ref
     * ``referee``    — `referee_accuracy` of the mean codes against as many prior samples (0.5: the
       referee cannot tell them apart; the headline fit number);
     * ``prior_fit``  — SW(q, p) / SW(p, p') of the mean codes (≈ 1: as close as another prior sample);
-    * ``recon_error`` — mean squared error per pixel of the reconstructions;
+    * ``recon_nats`` — reconstruction loss in nats per image (``reconstruction_nats``);
     * ``knn_acc``    — 5-NN accuracy of held-out codes against ``n_reference`` training codes;
     * ``d_acc``      — (AAE only) the discriminator's accuracy on held-out codes vs prior samples.
     """
@@ -620,7 +646,7 @@ def evaluate_model(model: Any, prior: Any, dataset: Any, *, n: int = 1000, n_ref
         out = {
             "referee": referee_accuracy(codes.cpu().numpy(), p, seed=seed),
             "prior_fit": prior_fit_ratio(codes.cpu().numpy(), p, p2),
-            "recon_error": reconstruction_error(x.numpy(), recon),
+            "recon_nats": reconstruction_nats(x.numpy(), recon),
             "knn_acc": knn_accuracy(ref_codes, dataset.train_labels[idx].numpy(), codes.cpu().numpy(), labels, k=5),
         }
         if getattr(model, "kind", "") == "aae":

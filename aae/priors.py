@@ -212,7 +212,8 @@ class MoG10Prior(Prior):
 
     name = "mog10"
     display_name = "Mixture of 10 Gaussians"
-    description = "Ten petals on a circle, one per digit when labels are used (paper Fig. 4)."
+    description = ("Ten petals on a circle (paper Fig. 4). With labels in the game, each digit is sent to "
+                   "its own petal.")
     has_density = True
     full_support = True
     extent = 3.5
@@ -298,7 +299,8 @@ class PinwheelPrior(Prior):
 
     name = "pinwheel"
     display_name = "Pinwheel"
-    description = "Ten curved arms: a striking shape that only an adversarial regulariser can impose."
+    description = ("Ten curved arms: easy to sample, no density formula. An AAE can impose it (so can "
+                   "sample-based regularisers such as MMD or sliced Wasserstein); a VAE cannot.")
     extent = 3.5
     radial_std = 0.3
     tangential_std = 0.07

@@ -18,7 +18,7 @@ with presenter.panel():
 widgets.flash_messages()
 
 if job is None:
-    st.info(texts.CLUSTER_NO_RUN)
+    st.info(presenter.no_run("CLUSTER_NO_RUN"))
     cv.clustering_results()
     st.stop()
 

@@ -13,7 +13,7 @@ with presenter.panel():
 widgets.flash_messages()
 
 if job is None:
-    widgets.no_run_view(prior, state.LABELLED)
+    widgets.no_run_view(prior, state.LABELLED, "LABELLED_NO_RUN")
     st.stop()
 
 snap = state.run_snapshot(job)

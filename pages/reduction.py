@@ -21,7 +21,7 @@ with presenter.panel():
 widgets.flash_messages()
 
 if job is None:
-    st.info(texts.REDUCTION_NO_RUN)
+    st.info(presenter.no_run("REDUCTION_NO_RUN"))
     st.stop()
 
 snap = state.run_snapshot(job)

@@ -18,7 +18,7 @@ with presenter.panel():
 widgets.flash_messages()
 
 if job is None:
-    st.info(texts.SEMI_NO_RUN)
+    st.info(presenter.no_run("SEMI_NO_RUN"))
     cv.semi_results(None)
     st.stop()
 

@@ -13,7 +13,7 @@ with presenter.panel():
 widgets.flash_messages()
 
 if job is None:
-    st.info(texts.STYLE_NO_RUN)
+    st.info(presenter.no_run("STYLE_NO_RUN"))
     widgets.reattach_offers(state.STYLE)
     st.stop()
 

@@ -149,8 +149,9 @@ def test_shipped_checkpoints_start_paused_with_three_panels_and_the_table(at, ch
     at.button(key="cmp_shipped").click().run()
     rerun_until(at, lambda a: a.dataframe and a.dataframe[0].value[["recon", "fit", "knn"]].notna().all().all(),
                 "the table fills")
-    status = next(m.value for m in at.markdown if "step" in m.value and "run `" in m.value)
+    status = next(m.value for m in at.markdown if "step" in m.value and "epoch" in m.value)
     assert "paused" in status and "step 8 " in status
+    assert any(m.value.startswith("run `") for m in at.markdown)        # the run's id, under Details
     table = at.dataframe[0].value
     assert list(table["model"]) == ["AE", "VAE", "AAE"]
     assert table[["recon", "fit", "knn"]].notna().all().all()

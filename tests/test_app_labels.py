@@ -59,7 +59,7 @@ def _html(at) -> str:
 def test_the_labels_page_without_a_run_offers_the_ten_part_priors_and_the_labelled_share(app_test):
     at = _open(app_test, "pages/labelled.py")
     assert at.title[0].value == texts.LABELLED_TITLE
-    assert texts.NO_RUN in "\n".join(i.value for i in at.info)
+    assert texts.LABELLED_NO_RUN in "\n".join(i.value for i in at.info)
     prior = at.selectbox(key=state.LABELLED.prior_key)
     assert list(prior.options) == ["Mixture of 10 Gaussians", "Swiss roll", "Pinwheel"]
     assert at.select_slider(key=lv.K_FRACTION).value == 1.0

@@ -54,7 +54,8 @@ def test_the_step_comes_from_the_url_and_stays_in_it(app_test, query, shown):
     assert _param(at, "step") == str(n)
     assert texts.LESSON_PARAGRAPHS[step.name] in _markdown(at)
     assert texts.LESSON_QUESTIONS[step.name] in _markdown(at)
-    assert at.button(key="lesson_go").label == texts.LESSON_BUTTONS[step.name]
+    buttons = texts.LESSON_BUTTONS_SHIPPED if step.shipped_path() else texts.LESSON_BUTTONS
+    assert at.button(key="lesson_go").label == buttons[step.name]
 
 
 def test_next_and_previous_move_the_step_in_the_url(app_test):
@@ -72,7 +73,8 @@ def test_the_lesson_speaks_chinese(app_test):
     at = _lesson(app_test, {"step": "3", "lang": "zh"})
     assert at.title[0].value == texts.text("LESSON_TITLE", "zh")
     assert at.subheader[0].value == "3 · " + texts.text("LESSON_STEP_TITLES", "zh")["aae"]
-    assert at.button(key="lesson_go").label == texts.text("LESSON_BUTTONS", "zh")["aae"]
+    buttons = "LESSON_BUTTONS_SHIPPED" if lesson.BY_NAME["aae"].shipped_path() else "LESSON_BUTTONS"
+    assert at.button(key="lesson_go").label == texts.text(buttons, "zh")["aae"]
 
 
 @pytest.mark.parametrize("name", [s.name for s in lesson.STEPS if s.available])
@@ -94,8 +96,69 @@ def test_each_steps_button_sets_up_what_shows_it_and_opens_its_page(app_test, na
     assert state.teacher_step(job.id) == n
     if name == "aae":
         assert job.peek().config.prior.name == "gaussian" and job.peek().config.model.kind == "aae"
-    if name == "shapes":      # continues the shipped mixture model: no waiting for the petals
-        assert job.peek().config.prior.name == "mog10" and job.peek().step > 0
+    if step.shipped_path() is not None:     # continues the shipped model: no waiting for the picture
+        assert job.wait_for(lambda s: s.step > 0, timeout=30).step > 0
+
+
+# ------------------------------------------------------------------------------------ shipped or live
+
+# (step, the kind its run trains, its model's settings) for the steps that load a shipped checkpoint
+SHIPPED_STEPS = {
+    "aae": ("aae", "gaussian", {}, {}),
+    "shapes": ("aae", "mog10", {}, {}),
+    "labels": ("labelled_aae", "mog10", {}, {"label_fraction": 1.0}),
+    "style": ("supervised_aae", "gaussian", {}, {}),
+    "semi": ("semi_supervised", "gaussian", {"n_classes": 10}, {"label_fraction": lesson.SEMI_LABELS / 4500}),
+    "clustering": ("clustering", "gaussian", {"n_classes": lesson.CLUSTERS}, {}),
+}
+
+
+def _write_checkpoint(folder, name: str, kind: str, prior: str, model: dict, train: dict, step: int = 7):
+    """An (untrained) checkpoint of what the step shows, named as the step looks for it."""
+    from aae.checkpoints import save_checkpoint
+    from aae.config import DataConfig, ModelConfig, PriorConfig, RunConfig, TrainConfig
+    from aae.train import seeded_model
+    config = RunConfig(data=DataConfig(name="mnist-5k"), prior=PriorConfig(name=prior),
+                       model=ModelConfig(kind=kind, latent_dim=2, **model), train=TrainConfig(device="cpu", **train))
+    save_checkpoint(folder / name, seeded_model(config.model, 0), config, step=step)
+
+
+def _press_step(app_test, name: str):
+    n = [s.name for s in lesson.steps()].index(name) + 1
+    at = _lesson(app_test, {"step": str(n)})
+    at.button(key="lesson_go").click().run()
+    _assert_clean(at)
+    return state.registry().get(at.session_state[SLOT_OF_PAGE[lesson.BY_NAME[name].page].session_key])
+
+
+@pytest.mark.parametrize("name", list(SHIPPED_STEPS))
+def test_a_step_continues_its_shipped_checkpoint_when_it_is_here(app_test, monkeypatch, tmp_path, name):
+    kind, prior, model, train = SHIPPED_STEPS[name]
+    _write_checkpoint(tmp_path, lesson.BY_NAME[name].shipped.name, kind, prior, model, train, step=7)
+    monkeypatch.setattr(state, "SHIPPED_CHECKPOINTS", tmp_path)
+    assert lesson.BY_NAME[name].shipped_path() == tmp_path / f"{lesson.BY_NAME[name].shipped.name}.json"
+    job = _press_step(app_test, name)
+    snap = job.wait_for(lambda s: s.step >= 7 and s.codes is not None, timeout=60)
+    assert snap.config.model.kind == kind and snap.step >= 7          # it starts where the checkpoint ended
+
+
+@pytest.mark.parametrize("name", list(SHIPPED_STEPS))
+def test_without_its_checkpoint_a_step_starts_its_live_run(app_test, monkeypatch, tmp_path, name):
+    monkeypatch.setattr(state, "SHIPPED_CHECKPOINTS", tmp_path)          # an empty checkpoints folder
+    kind = SHIPPED_STEPS[name][0]
+    at = _lesson(app_test, {"step": str([s.name for s in lesson.steps()].index(name) + 1)})
+    assert at.button(key="lesson_go").label == texts.LESSON_BUTTONS[name]
+    assert texts.LESSON_LOOK[name] in _markdown(at)
+    job = _press_step(app_test, name)
+    snap = job.peek()
+    assert snap.config.model.kind == kind and snap.step < 7            # from scratch
+
+
+def test_a_checkpoint_of_something_else_under_the_steps_name_is_not_used(monkeypatch, tmp_path):
+    """clustering-30 holding 16 clusters would not show what the step says: the live run starts."""
+    _write_checkpoint(tmp_path, "clustering-30", "clustering", "gaussian", {"n_classes": 16}, {})
+    monkeypatch.setattr(state, "SHIPPED_CHECKPOINTS", tmp_path)
+    assert lesson.BY_NAME["clustering"].shipped_path() is None
 
 
 def test_presenter_mode_from_the_url_and_the_toggle(app_test):

@@ -197,9 +197,45 @@ def image_grid_html(images: np.ndarray, ncols: int, *, name: str, alt: str) -> s
 # rectangle's, and legends, axes and the caption are laid out around it, so no layer can squash it.
 
 def outside_caption(n: int) -> str:
-    """``"1 code outside the window"`` / ``"3 codes outside the window"``; ``""`` for none
-    (the ▲ at the edge say where they went)."""
-    return "" if n <= 0 else f"{n} code{'' if n == 1 else 's'} outside the window"
+    """``"1 code outside the window"`` / ``"3 codes outside the window"`` (in the session's
+    language); ``""`` for none (the ▲ at the edge say where they went)."""
+    return "" if n <= 0 else texts.CHART_OUTSIDE["one" if n == 1 else "many"].format(n=n)
+
+
+def _moves(snap) -> tuple[np.ndarray, np.ndarray] | None:
+    """(codes before, codes now) of the snapshot's latest Step or Next phase, or None."""
+    old = getattr(snap, "moved_from", None)
+    if old is None or snap.codes is None or len(old) != len(snap.codes):
+        return None
+    return np.asarray(old[:, :2], np.float32), np.asarray(snap.codes[:, :2], np.float32)
+
+
+def ghost_frame(snap, lo: float, hi: float) -> pa.Table:
+    """The ghosts of the latest Step or Next phase: for each code whose old or new place is in the
+    window, where it was (z1, z2), where it is (to1, to2) and its class; empty when there is no move."""
+    moves = _moves(snap)
+    if moves is None:
+        return pa.table({"z1": pa.array([], pa.float32()), "z2": pa.array([], pa.float32()),
+                         "to1": pa.array([], pa.float32()), "to2": pa.array([], pa.float32()),
+                         "class": pa.array([], pa.string())})
+    old, new = moves
+    keep = _inside(old, lo, hi) | _inside(new, lo, hi)
+    names = _class_names(np.asarray(snap.code_labels), None)
+    return pa.table({"z1": old[keep, 0], "z2": old[keep, 1], "to1": new[keep, 0], "to2": new[keep, 1],
+                     "class": np.asarray(names, dtype=object)[np.asarray(snap.code_labels)[keep]]})
+
+
+def move_caption(snap) -> str:
+    """How far the latest Step or Next phase moved the codes (median and largest, in z units), for
+    the words beside the chart; ``""`` when there is no move to show."""
+    moves = _moves(snap)
+    if moves is None:
+        return ""
+    dist = np.linalg.norm(moves[1] - moves[0], axis=1)
+    dist = dist[np.isfinite(dist)]
+    if dist.size == 0:
+        return ""
+    return texts.GHOSTS_CAPTION.format(median=f"{np.median(dist):.2f}", largest=f"{dist.max():.2f}")
 
 
 def edge_markers(codes: np.ndarray, lo: float, hi: float, bins: int = EDGE_BINS) -> dict[str, np.ndarray]:
@@ -283,6 +319,9 @@ def latent_spec(snap, layers: Layers, class_names: tuple[str, ...] | None = None
         # always one row, so the chart's height does not jump when codes leave or come back
         "note": pa.table({"text": [outside_caption(int((~inside).sum())) or "\u00a0"]}),
     }
+    ghosts = model is None                       # the primary's chart (Train, the label pages): Compare has none
+    if ghosts:
+        datasets["ghosts"] = ghost_frame(snap, lo, hi)
     scale = {"domain": [lo, hi], "nice": False, "zero": False}
     axis = {"grid": False, "tickCount": 7, "labelFlush": True}
     # z₁'s title at the axis' right end: the caption takes the left of the same line
@@ -294,13 +333,13 @@ def latent_spec(snap, layers: Layers, class_names: tuple[str, ...] | None = None
         datasets["d_map"] = pa.table(d_cells(d_grid, plo, phi))
         # opaque colours, pre-blended with white, on squares that overlap their neighbours a
         # little: translucent squares would show their seams
-        fill = {"field": "d", "type": "quantitative", "title": "D(z): is it a prior sample?",
+        fill = {"field": "d", "type": "quantitative", "title": texts.CHART_D_TITLE,
                 "scale": {"domain": [0, 1], "range": [_hex(D_MAP_ALPHA * np.array(c) + (1 - D_MAP_ALPHA) * 255)
                                                       for _, c in D_COLORSCALE]},
                 "legend": {"orient": "bottom", "direction": "horizontal", "gradientLength": min(size - 80, 240),
                            "values": [0, 0.5, 1], "titleLimit": size,
-                           "labelExpr": "datum.value == 0 ? 'surely a code' : datum.value == 1 ? "
-                                        "'surely prior' : 'can\u2019t tell'"}}
+                           "labelExpr": f"datum.value == 0 ? {_js(texts.CHART_D_LABELS['code'])} : datum.value == 1 ? "
+                                        f"{_js(texts.CHART_D_LABELS['prior'])} : {_js(texts.CHART_D_LABELS['unsure'])}"}}
         main_layers.append({"data": {"name": "d_map"}, "mark": {"type": "rect", "clip": True},
                             "encoding": {"x": x, "y": y, **box, "fill": fill}})
     if layers.prior:
@@ -314,6 +353,17 @@ def latent_spec(snap, layers: Layers, class_names: tuple[str, ...] | None = None
               "scale": {"domain": names, "range": list(DIGIT_COLORS[:len(names)])},
               "legend": {"orient": "top", "direction": "horizontal", "columns": 10, "symbolType": "circle",
                          "labelFontSize": 13, "symbolSize": 120} if legend else None}
+    if ghosts:
+        # Where each code was before the latest Step / Next phase: a faint ring, and a trail to the
+        # dot where it is now (drawn under the dots)
+        ghost_colour = {**colour, "legend": None}
+        main_layers += [
+            {"data": {"name": "ghosts"}, "mark": {"type": "rule", "strokeWidth": 1.2, "opacity": 0.55, "clip": True},
+             "encoding": {"x": x, "y": y, "x2": {"field": "to1"}, "y2": {"field": "to2"}, "color": ghost_colour}},
+            {"data": {"name": "ghosts"}, "mark": {"type": "point", "shape": "circle", "filled": False,
+                                                  "size": POINT_SIZE, "strokeWidth": 1, "opacity": 0.5, "clip": True},
+             "encoding": {"x": x, "y": y, "color": ghost_colour}},
+        ]
     main_layers.append({
         "data": {"name": "codes"},
         "params": [{"name": "pick", "select": {"type": "point", "fields": ["class"]}, "bind": "legend"}],
@@ -321,8 +371,6 @@ def latent_spec(snap, layers: Layers, class_names: tuple[str, ...] | None = None
         "encoding": {
             "x": x, "y": y, "color": colour,
             "opacity": {"condition": {"param": "pick", "value": 0.85}, "value": 0.07},
-            "tooltip": [{"field": "class", "title": "class"}, {"field": "z1", "format": ".2f", "title": "z₁"},
-                        {"field": "z2", "format": ".2f", "title": "z₂"}],
         }})
     if layers.arrows and arrows is not None:
         datasets["arrows"] = _arrow_frame(np.asarray(arrows, np.float32), lo, hi)
@@ -342,7 +390,7 @@ def latent_spec(snap, layers: Layers, class_names: tuple[str, ...] | None = None
                       "size": {"field": "count", "type": "quantitative", "legend": None,
                                "scale": {"type": "sqrt", "domain": [0, EDGE_FULL_COUNT], "range": [0, EDGE_MAX_AREA],
                                          "clamp": True}},
-                      "tooltip": [{"field": "count", "title": "codes outside, this way"}]}},
+                      "tooltip": [{"field": "count", "title": texts.CHART_OUTSIDE_TOOLTIP}]}},
         {"data": {"name": "edges"}, "mark": {"type": "text", "fontSize": 10, "color": EDGE_COLOR,
                                              "align": "center", "baseline": "middle"},
          "encoding": {"x": {**x, "field": "label1"}, "y": {**y, "field": "label2"}, "text": {"field": "count"}}},
@@ -454,7 +502,7 @@ def shared_latent_spec(snap, layers: Layers, class_names: tuple[str, ...] | None
                        model: str | None = None, bounds: tuple[float, float] | None = None,
                        size: int | None = None, legend: bool = True) -> dict:
     """``latent_spec(...)`` (same arguments) built once per snapshot version for all its viewers."""
-    view = ("latent", layers, tuple(class_names) if class_names is not None else None, model,
+    view = ("latent", texts.current_language(), layers, tuple(class_names) if class_names is not None else None, model,
             None if bounds is None else (float(bounds[0]), float(bounds[1])), size, legend)
     return prepared(snap, view, lambda: with_arrow_bytes(
         latent_spec(snap, layers, class_names, model=model, bounds=bounds, size=size, legend=legend)))
@@ -462,7 +510,7 @@ def shared_latent_spec(snap, layers: Layers, class_names: tuple[str, ...] | None
 
 def shared_curves_specs(snap) -> dict[str, dict]:
     """``curves_specs(snap.history)`` built once per snapshot version for all its viewers."""
-    return prepared(snap, "curves", lambda: {name: with_arrow_bytes(spec)
+    return prepared(snap, ("curves", texts.current_language()), lambda: {name: with_arrow_bytes(spec)
                                              for name, spec in curves_specs(snap.history).items()})
 
 
@@ -483,6 +531,11 @@ def latent_chart(snap, layers: Layers, *, key: str, class_names: tuple[str, ...]
 
     spec = shared_latent_spec(snap, layers, class_names, model=model, bounds=bounds, size=size, legend=legend)
     st.vega_lite_chart(spec=spec, key=key, width="content")
+
+
+def _js(text: str) -> str:
+    """``text`` as a JavaScript string literal for a Vega expression."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _hex(rgb) -> str:
@@ -601,17 +654,18 @@ def curves_specs(history: dict[str, np.ndarray]) -> dict[str, dict]:
         for k, v in (("disc", texts.D_LOSS_EQUILIBRIUM), ("gen", texts.G_LOSS_EQUILIBRIUM))]
     band = [{"data": {"values": [{}]}, "mark": {"type": "rect", "color": "#2ca02c", "opacity": 0.15},
              "encoding": {"y": {"datum": 0.5}, "y2": {"datum": texts.PRIOR_FIT_GOOD}}}]
+    series, titles = texts.CURVE_SERIES, texts.CURVE_TITLES
     return {
-        "recon": lines({"recon": "reconstruction"}, [CURVE_COLORS["recon"]], {"scale": {"zero": False}},
-                       "Reconstruction loss (nats per image; ▲ = off the scale)", [], clip=True),
-        "game": lines({"disc": "discriminator L_D", "gen": "generator L_G"},
+        "recon": lines({"recon": series["recon"]}, [CURVE_COLORS["recon"]], {"scale": {"zero": False}},
+                       titles["recon"], [], clip=True),
+        "game": lines({"disc": series["disc"], "gen": series["gen"]},
                       [CURVE_COLORS["disc"], CURVE_COLORS["gen"]], {"scale": {"zero": True}},
-                      "L_D (red) · L_G (green) · dashed: equilibrium", equilibrium, clip=True),
+                      titles["game"], equilibrium, clip=True),
         # a ratio on a log scale: spikes stay readable without clipping
-        "fit": lines({"prior_fit": "prior-fit ratio"}, [CURVE_COLORS["prior_fit"]],
+        "fit": lines({"prior_fit": series["prior_fit"]}, [CURVE_COLORS["prior_fit"]],
                      {"scale": {"type": "log", "domainMin": 0.5, "nice": False},
                       "axis": {"values": [0.5, 1, 2, 5, 10, 20, 50, 100], "labelOverlap": "greedy"}},
-                     "Prior-fit ratio, log scale (green: good fit)", band, clip=False),
+                     titles["fit"], band, clip=False),
     }
 
 

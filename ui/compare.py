@@ -22,10 +22,10 @@ from aae.classifier import DIGIT_DATASETS, load_classifier, score_images
 from aae.config import ConfigError, PriorConfig, RunConfig
 from aae.data import DATASETS
 from aae.jobs import Snapshot, TrainingJob
-from aae.metrics import reconstruction_error
+from aae.metrics import reconstruction_nats
 from aae.priors import PRIORS, make_prior
 from aae.kinds import get_kind
-from ui import charts, controls, live, setup, state, texts
+from ui import charts, controls, live, setup, state, texts, widgets
 from ui.components import latent_pad
 
 KINDS = ("ae", "vae", "aae")
@@ -156,13 +156,24 @@ def _legend(class_names: tuple[str, ...]) -> None:
         f'<span style="display:inline-flex;align-items:center;gap:.25rem;margin-right:.8rem">'
         f'<span style="width:.7rem;height:.7rem;border-radius:50%;background:{charts.DIGIT_COLORS[i % 10]}"></span>'
         f"{name}</span>" for i, name in enumerate(class_names))
-    st.html(f'<div style="font-size:.9rem;display:flex;flex-wrap:wrap">colour = class:&nbsp;&nbsp;{items}</div>')
+    st.html(f'<div style="font-size:.9rem;display:flex;flex-wrap:wrap">{texts.CMP_LEGEND}&nbsp;&nbsp;{items}</div>')
+
+
+def sits_out_reason(prior: str) -> str:
+    """What the prior lacks for a VAE (a key of ``texts.CMP_SITS_OUT``): ``"density"`` when log p(z)
+    has no formula (swiss roll, pinwheel), ``"support"`` when it is −∞ somewhere (the uniform square)."""
+    return "density" if not make_prior(prior).has_density else "support"
+
+
+def _prior_name(prior: str) -> str:
+    return texts.PRIOR_NAMES.get(prior, PRIORS[prior].display_name if prior in PRIORS else prior)
 
 
 def panels(snap: Snapshot) -> None:
     """The status line, one latent scatter per model on shared axes, the legend and the table."""
     with st.container(key="cmp_status"):
-        st.markdown(live.status_line(snap, per_step=" (each trains all three)") + f" · run `{snap.job_id}`")
+        st.markdown(live.status_line(snap, per_step=texts.CMP_PER_STEP))
+        widgets.details(snap)
     live.queued_notice(snap)
     if not snap.models:
         st.info(texts.LOADING)
@@ -180,10 +191,12 @@ def panels(snap: Snapshot) -> None:
             if view is None or view.codes is None:
                 st.info(texts.LOADING)
             elif view.unavailable:
+                lacks = sits_out_reason(snap.config.prior.name)
                 with st.container(key=f"cmp_unavailable_{kind}"):
-                    st.warning(view.unavailable, icon=":material/block:")
+                    st.warning(texts.CMP_SITS_OUT[lacks].format(prior=_prior_name(snap.config.prior.name))
+                               if kind == "vae" else view.unavailable, icon=":material/block:")
                 st.image(charts.prior_preview_png(snap.config.prior.name, float(snap.config.prior.scale)),
-                         width=150, caption="p(z): sampling is easy, its density has no formula")
+                         width=150, caption=texts.CMP_SITS_OUT_CAPTION[lacks])
             else:
                 charts.latent_chart(snap, charts.Layers(prior=True), key=f"cmp_plot_{kind}", class_names=names,
                                     model=kind, bounds=bounds, size=PANEL_SIZE, legend=False)
@@ -203,8 +216,9 @@ def classifier():
 
 
 def metric_rows(snap: Snapshot, clf) -> list[dict]:
-    """One row per model: reconstruction error, prior fit, k-NN accuracy, sample quality (None where
-    a number does not exist: a model that sits out, or no classifier)."""
+    """One row per model: reconstruction loss (nats per image, the unit of every page), prior fit,
+    k-NN accuracy, sample quality (None where a number does not exist: a model that sits out, or no
+    classifier)."""
     digits = snap.config.data.name in DIGIT_DATASETS
     rows = []
     for kind in KINDS:
@@ -212,12 +226,10 @@ def metric_rows(snap: Snapshot, clf) -> list[dict]:
         row = {"model": kind.upper(), "recon": None, "referee": None, "fit": None, "knn": None, "quality": None,
                "confidence": None, "coverage": None}
         if view is not None and view.unavailable:
-            row["model"] = f"{kind.upper()} (sits out)"
+            row["model"] = texts.CMP_SITS_OUT_ROW.format(model=kind.upper())
         elif view is not None and view.codes is not None:
-            recon = view.latest.get("recon_error")
-            if recon is None and snap.recon_inputs is not None and view.recon_outputs is not None:
-                recon = reconstruction_error(snap.recon_inputs, view.recon_outputs)
-            row["recon"] = recon
+            if snap.recon_inputs is not None and view.recon_outputs is not None:
+                row["recon"] = reconstruction_nats(snap.recon_inputs, view.recon_outputs)
             row["referee"] = view.referee_smooth
             row["fit"] = view.latest.get("prior_fit")
             row["knn"] = view.latest.get("knn_acc")
@@ -232,26 +244,40 @@ def metrics_table(snap: Snapshot) -> None:
     clf = classifier()
     rows = metric_rows(snap, clf)
     num = st.column_config.NumberColumn
+    title = texts.CMP_COLUMNS
     with st.container(key="cmp_table"):
         st.dataframe(
             pd.DataFrame(rows), hide_index=True, width="stretch",
             column_config={
-                "model": st.column_config.TextColumn("model", width="small", help="Same backbone, data order and seed. "
-                                                     "A model that sits out cannot use this prior (see its panel)."),
-                "recon": num("reconstruction error ↓", help=texts.HELP_COL_RECON, format="%.4f"),
+                "model": st.column_config.TextColumn(title["model"], width="small", help=texts.HELP_COL_MODEL),
+                "recon": num(title["recon"], help=texts.HELP_COL_RECON, format="%.1f"),
                 "referee": num(texts.REFEREE_COLUMN, help=texts.HELP_REFEREE_METRIC, format="%.2f"),
-                "fit": num("prior fit ↓ (≈1 best)", help=texts.HELP_COL_FIT, format="%.2f"),
-                "knn": num("k-NN accuracy ↑", help=texts.HELP_COL_KNN, format="%.3f"),
-                "quality": num("sample quality ↑", help=texts.HELP_COL_QUALITY, format="%.3f"),
-                "confidence": num("confidence", help=texts.HELP_COL_CONF, format="%.3f"),
-                "coverage": num("coverage", help=texts.HELP_COL_COVER, format="%.3f"),
+                "fit": num(title["fit"], help=texts.HELP_COL_FIT, format="%.2f"),
+                "knn": num(title["knn"], help=texts.HELP_COL_KNN, format="%.3f"),
+                "quality": num(title["quality"], help=texts.HELP_COL_QUALITY, format="%.3f"),
+                "confidence": num(title["confidence"], help=texts.HELP_COL_CONF, format="%.3f"),
+                "coverage": num(title["coverage"], help=texts.HELP_COL_COVER, format="%.3f"),
             })
+    with st.container(key="cmp_table_meaning"):
+        st.markdown(table_meaning(rows))
     note = texts.CMP_TABLE_CAPTION
     if clf is None:
         note += " " + texts.CMP_NO_CLASSIFIER
     elif snap.config.data.name not in DIGIT_DATASETS:
         note += " " + texts.CMP_NOT_DIGITS
     st.caption(note)
+
+
+def table_meaning(rows: list[dict]) -> str:
+    """The sentence under the table, true of the numbers in ``rows``: when the AE has the best k-NN
+    and the worst sample quality of the models that have both, why (nothing constrains its codes,
+    so p(z) falls into its gaps); otherwise what each column says."""
+    scored = [r for r in rows if r["knn"] is not None and r["quality"] is not None]
+    ae = next((r for r in scored if r["model"] == "AE"), None)
+    if ae is not None and len(scored) > 1 and ae["knn"] == max(r["knn"] for r in scored) \
+            and ae["quality"] == min(r["quality"] for r in scored):
+        return texts.CMP_AE_KNN_BEST.format(knn=f"{ae['knn']:.3f}", quality=f"{ae['quality']:.3f}")
+    return texts.CMP_TABLE_MEANING
 
 
 # ------------------------------------------------------------------------------------ the probe
@@ -279,9 +305,9 @@ def probe(snap: Snapshot) -> None:
         for col, kind in zip(cols, KINDS):
             view = snap.models[kind]
             image = viz.decode_with_weights(view.decoder_weights, np.asarray(z, np.float32))[0]
-            note = " (sits out)" if view.unavailable else ""
+            name = texts.CMP_SITS_OUT_ROW.format(model=kind.upper()) if view.unavailable else kind.upper()
             with col, st.container(key=f"cmp_probe_{kind}"):
-                st.image(viz.paper(image, PROBE_SCALE), caption=f"{kind.upper()}{note}", width=140)
+                st.image(viz.paper(image, PROBE_SCALE), caption=name, width=140)
         with st.container(key="cmp_probe_z"):
-            st.markdown(f"All three decode **z = ({z[0]:.2f}, {z[1]:.2f})**")
+            st.markdown(texts.CMP_PROBE_Z.format(z1=f"{z[0]:.2f}", z2=f"{z[1]:.2f}"))
         st.caption(texts.CMP_PROBE_CAPTION)

@@ -24,7 +24,7 @@ from aae.data import DATASETS, DatasetUnavailable, load_dataset, to_float
 from aae.jobs import JobOptions, LOADING, QUEUED, RUNNING
 from aae.kinds.supervised import N_DIGITS, fold_digit
 from aae.priors import Prior, prior_from_config
-from ui import charts, setup, state, texts
+from ui import charts, setup, state, texts, widgets
 from ui.components import draw_canvas, latent_pad
 from ui.state import K
 
@@ -318,8 +318,9 @@ def probe_view(source_key: str) -> None:
     if m is None:
         return
     if m.status:
-        st.caption(f"Live: {texts.STATUS_LABELS.get(m.status, m.status)} · decoder `{m.version}` · the pad gets "
-                   f"the newest decoder at most every {LIVE_REFRESH_S:.0f} s.")
+        st.caption(texts.EXPLORER_LIVE.format(status=texts.STATUS_LABELS.get(m.status, m.status),
+                                              s=f"{LIVE_REFRESH_S:.0f}"))
+        widgets.details(decoders=(m.version,))
     top_pad, top_side = st.columns([1.9, 1], gap="large")
     interp_box, draw_box = st.columns([1.2, 1], gap="large")
 

@@ -3,15 +3,19 @@
 Each step is data: a name (its texts in the catalog, ``texts.LESSON_*[name]``: title, paragraph,
 button, what to look for, question), the page that shows it, and a *setup*: what its one button does
 before it opens that page (open a shipped checkpoint in the Explorer, or start the run that shows
-the step), so nobody waits. The step sits in the URL (``?step=3``, ``ui.state.lesson_step``).
+the step), so nobody waits. A step that names a shipped checkpoint (``Shipped``) continues it when
+``checkpoints/`` has one that trained what the step shows, and starts the live run otherwise; its
+button and what to look for then say which (``texts.LESSON_*_SHIPPED``). The step sits in the URL
+(``?step=3``, ``ui.state.lesson_step``).
 
-    step = lesson.STEPS[2]            # "aae": Train an AAE on a Gaussian p(z)
-    if step.setup():                  # starts the run; problems are flashed, never raised
+    step = lesson.STEPS[2]            # "aae": the AAE on a Gaussian p(z)
+    if step.setup(step.shipped_path()):   # loads or starts the run; problems are flashed, never raised
         st.switch_page(step.page)
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +24,7 @@ import streamlit as st
 
 from aae import checkpoints as ckpt
 from aae.config import ConfigError, RunConfig
+from aae.data import load_dataset
 from aae.jobs import LOADING, QUEUED, RUNNING
 from aae.priors import PRIORS
 from ui import categorical_views as cv
@@ -50,21 +55,36 @@ def explore(name: str) -> Callable[[], bool]:
     return run
 
 
-def train(prior: str, checkpoint: str | None = None) -> Callable[[], bool]:
-    """Setup: a new Train run with ``prior``, from scratch or continuing a shipped ``checkpoint``
-    (its own settings adopted, as choosing it under *Start from* does)."""
-    def run() -> bool:
+@dataclass(frozen=True)
+class Shipped:
+    """A shipped checkpoint a step continues when it is here: ``checkpoints/<name>.json``, if
+    ``shows(its config)`` (it trained what the step shows; another one of that name is not used)."""
+    name: str
+    shows: Callable[[RunConfig], bool]
+
+    def path(self) -> Path | None:
+        json_path = state.SHIPPED_CHECKPOINTS / f"{self.name}.json"
+        if not (json_path.is_file() and json_path.with_suffix(".safetensors").is_file()):
+            return None
+        try:
+            config = ckpt.read_metadata(json_path)["config_obj"]
+        except (ckpt.CheckpointError, OSError, KeyError):
+            return None
+        return json_path if self.shows(config) else None
+
+
+def train(prior: str) -> Callable[[Path | None], bool]:
+    """Setup: a new Train run with ``prior``, continuing the shipped checkpoint when it is here (its
+    own settings adopted, as choosing it under *Start from* does), else from scratch."""
+    def run(shipped: Path | None) -> bool:
         start = ""
-        if checkpoint is not None:
-            path = _shipped(checkpoint)
-            if path is None:
-                return False
+        if shipped is not None:
             try:
-                setup.adopt(RunConfig.from_dict(ckpt.read_metadata(path)["config"]))
-            except (ckpt.CheckpointError, ConfigError, KeyError, TypeError) as e:
+                setup.adopt(ckpt.read_metadata(shipped)["config_obj"])
+            except (ckpt.CheckpointError, OSError, KeyError) as e:
                 state.flash("error", texts.CHECKPOINT_UNREADABLE.format(error=e))
                 return False
-            start = str(path)
+            start = str(shipped)
         state.assign(setup.key("start_from"), start)
         state.assign(setup.key("prior"), prior)
         state.assign(state.TRAIN.prior_key, prior)
@@ -72,16 +92,30 @@ def train(prior: str, checkpoint: str | None = None) -> Callable[[], bool]:
     return run
 
 
-def start(slot: state.Slot, maker: Callable[[], tuple[Callable, dict]], prefix: str) -> Callable[[], bool]:
+def start(slot: state.Slot, maker: Callable[[], tuple[Callable, dict]], prefix: str) -> Callable[[Path | None], bool]:
     """Setup: a new run of an experiment page. ``maker()`` gives the page's own run maker and the
     values its widgets take, so the page describes the run it shows (imported when pressed: a page's
-    views load with the page)."""
-    def run() -> bool:
+    views load with the page). With a shipped checkpoint, the run continues it instead."""
+    def run(shipped: Path | None) -> bool:
         make, widget_values = maker()
         for name, v in widget_values.items():
             state.assign(name, v)
+        if shipped is not None:
+            make = _continue(slot, shipped)
         return controls.new_run(controls.RunSpec(slot=slot, new_run=make, prefix=prefix), False) is not None
     return run
+
+
+def _continue(slot: state.Slot, path: Path) -> Callable[[bool], object]:
+    """A run maker that continues the checkpoint at ``path`` with its own settings (problems flashed)."""
+    def make(paused: bool):
+        try:
+            loaded = ckpt.load_checkpoint(path)
+            return state.create_run(slot, loaded.config, paused=paused, model=loaded.model, start_step=loaded.step)
+        except (ckpt.CheckpointError, ConfigError, OSError) as e:
+            state.flash("error", texts.CHECKPOINT_UNREADABLE.format(error=e))
+            return None
+    return make
 
 
 def _labelled():
@@ -96,36 +130,70 @@ def _style():
 
 
 def _semi():
-    return (cv.new_run(state.SEMI, "semi_supervised", labels=100, seed=0),
-            {"setup_semi_labels": 100, "setup_semi_seed": 0})
+    return (cv.new_run(state.SEMI, "semi_supervised", labels=SEMI_LABELS, seed=0),
+            {"setup_semi_labels": SEMI_LABELS, "setup_semi_seed": 0})
 
 
 def _clustering():
-    return (cv.new_run(state.CLUSTERING, "clustering", n_classes=16, seed=0),
-            {"setup_clustering_n": 16, "setup_clustering_seed": 0})
+    return (cv.new_run(state.CLUSTERING, "clustering", n_classes=CLUSTERS, seed=0),
+            {"setup_clustering_n": CLUSTERS, "setup_clustering_seed": 0})
+
+
+# What each step's shipped checkpoint must have trained (the live run's model, prior and labels)
+CLUSTERS = 30                   # the paper's Table 3 row with the lowest error
+SEMI_LABELS = 100
+
+
+def _is(kind: str, prior: str | None = None, **model) -> Callable[[RunConfig], bool]:
+    def shows(config: RunConfig) -> bool:
+        m = config.model
+        return (m.kind == kind and m.latent_dim == 2 and (prior is None or config.prior.name == prior)
+                and all(getattr(m, k) == v for k, v in model.items()))
+    return shows
+
+
+def _semi_with(labels: int) -> Callable[[RunConfig], bool]:
+    """A semi-supervised AAE that read ``labels`` labels of its dataset's training digits."""
+    def shows(config: RunConfig) -> bool:
+        if not _is("semi_supervised", n_classes=10)(config):
+            return False
+        return round(config.train.label_fraction * _n_train(config.data.name)) == labels
+    return shows
+
+
+@functools.lru_cache(maxsize=4)
+def _n_train(dataset: str) -> int:
+    return int(load_dataset(dataset).train_labels.shape[0])
 
 
 @dataclass(frozen=True)
 class Step:
     name: str                       # key of the texts.LESSON_* dicts
     page: str                       # the page that shows it, relative to the repository root
-    setup: Callable[[], bool]       # the button's action; False: it could not (message flashed)
+    setup: Callable[[Path | None], bool]   # the button's action, given shipped_path(); False: it could not
     diagram: bool = False           # draw the network on the Lesson's step
+    shipped: Shipped | None = None  # the checkpoint it continues when here (else its live run starts)
 
     @property
     def available(self) -> bool:
         return (ROOT / self.page).is_file()
 
+    def shipped_path(self) -> Path | None:
+        return self.shipped.path() if self.shipped is not None else None
+
 
 STEPS: tuple[Step, ...] = (
-    Step("gaps", "pages/explorer.py", explore("ae")),
-    Step("vae", "pages/explorer.py", explore("vae-gaussian")),
-    Step("aae", "pages/train.py", train("gaussian"), diagram=True),
-    Step("shapes", "pages/train.py", train("mog10", checkpoint="aae-mog10")),
-    Step("labels", "pages/labelled.py", start(state.LABELLED, _labelled, "lab")),
-    Step("style", "pages/style.py", start(state.STYLE, _style, "sty")),
-    Step("semi", "pages/semi_supervised.py", start(state.SEMI, _semi, "semi")),
-    Step("clustering", "pages/clustering.py", start(state.CLUSTERING, _clustering, "clustering")),
+    Step("gaps", "pages/explorer.py", lambda _: explore("ae")()),
+    Step("vae", "pages/explorer.py", lambda _: explore("vae-gaussian")()),
+    Step("aae", "pages/train.py", train("gaussian"), diagram=True, shipped=Shipped("aae-gaussian", _is("aae", "gaussian"))),
+    Step("shapes", "pages/train.py", train("mog10"), shipped=Shipped("aae-mog10", _is("aae", "mog10"))),
+    Step("labels", "pages/labelled.py", start(state.LABELLED, _labelled, "lab"),
+         shipped=Shipped("labelled-aae-mog10", _is("labelled_aae", "mog10"))),
+    Step("style", "pages/style.py", start(state.STYLE, _style, "sty"), shipped=Shipped("supervised-aae", _is("supervised_aae"))),
+    Step("semi", "pages/semi_supervised.py", start(state.SEMI, _semi, "semi"),
+         shipped=Shipped("semi-supervised-100", _semi_with(SEMI_LABELS))),
+    Step("clustering", "pages/clustering.py", start(state.CLUSTERING, _clustering, "clustering"),
+         shipped=Shipped("clustering-30", _is("clustering", n_classes=CLUSTERS))),
 )
 BY_NAME = {s.name: s for s in STEPS}
 
@@ -167,7 +235,7 @@ def _press(n: int, name: str) -> None:
     pages) the page that shows it."""
     step = BY_NAME[name]
     _pause_other_runs()
-    if step.setup():
+    if step.setup(step.shipped_path()):
         state.set_lesson_step(n)                # the new run now carries the step for its watchers
         state.assign(_SWITCH, step.page)
 
@@ -205,10 +273,12 @@ def page() -> None:
                 else:
                     diagram.diagram("aae", "generator", "reconstruction")
         with act:
-            st.button(texts.LESSON_BUTTONS[step.name], icon=":material/play_circle:", type="primary",
-                      key="lesson_go", width="stretch", help=texts.HELP_LESSON_BUTTON, on_click=_press,
-                      args=(n, step.name))
-            st.markdown(f"**{texts.LESSON_LOOK_LABEL}:** {texts.LESSON_LOOK[step.name]}")
+            shipped = step.shipped_path() is not None
+            st.button((texts.LESSON_BUTTONS_SHIPPED if shipped else texts.LESSON_BUTTONS)[step.name],
+                      icon=":material/play_circle:", type="primary", key="lesson_go", width="stretch",
+                      help=texts.HELP_LESSON_BUTTON, on_click=_press, args=(n, step.name))
+            look = (texts.LESSON_LOOK_SHIPPED if shipped else texts.LESSON_LOOK)[step.name]
+            st.markdown(f"**{texts.LESSON_LOOK_LABEL}:** {look}")
             st.markdown(f"**{texts.LESSON_QUESTION_LABEL}:** *{texts.LESSON_QUESTIONS[step.name]}*")
     if (target := state.pop_value(_SWITCH)) is not None:
         st.switch_page(target)

@@ -117,8 +117,8 @@ def waiting_notice(snap: Snapshot) -> bool:
 
 def status_line(snap: Snapshot, *, per_step: str = "") -> str:
     """``**status** · step · epoch · steps/s``: one line, the same on every page."""
-    parts = [f"**{texts.STATUS_LABELS.get(snap.status, snap.status)}**", f"step {snap.step:,}",
-             f"epoch {snap.epoch:.1f}"]
+    parts = [f"**{texts.STATUS_LABELS.get(snap.status, snap.status)}**", texts.STATUS_STEP.format(step=f"{snap.step:,}"),
+             texts.STATUS_EPOCH.format(epoch=f"{snap.epoch:.1f}")]
     if snap.status == RUNNING:
-        parts.append(f"{snap.steps_per_sec:.1f} steps/s{per_step}")
+        parts.append(texts.STATUS_SPEED.format(sps=f"{snap.steps_per_sec:.1f}") + per_step)
     return " · ".join(parts)

@@ -43,6 +43,13 @@ def style() -> None:
     if presenting():
         st.html(PRESENTER_CSS + '<span class="aae-presenting" data-present="1"></span>')
 
+def no_run(name: str) -> str:
+    """A page's empty-state text ``texts.<name>`` (it says the controls are in the sidebar), or in
+    presenter mode its ``texts.NO_RUN_PRESENTING[name]`` version: no sidebar there, the controls sit
+    under **Run controls** at the top."""
+    return texts.NO_RUN_PRESENTING[name] if presenting() else texts.text(name)
+
+
 def _leave() -> None:
     state.assign(state.K.PRESENT, False)
 

@@ -267,6 +267,9 @@ PHASE_NEXT = {
 
 # --------------------------------------------------------------------------------------- live view
 
+STATUS_STEP = "step {step}"
+STATUS_EPOCH = "epoch {epoch}"
+STATUS_SPEED = "{sps} steps/s"
 HELP_STEP_METRIC = "Completed batches (each batch = reconstruction + discriminator + generator phase)."
 HELP_EPOCH_METRIC = "Passes over the training set: steps × batch size ÷ number of training images."
 HELP_SPS_METRIC = "Training batches per second right now (0 while paused)."
@@ -292,6 +295,21 @@ RESTORED_GOOD = "The last good weights are back. Press Play to go on, perhaps wi
 PRIOR_FIT_GOOD = 1.5            # upper edge of the "good" band on the prior-fit curve
 D_LOSS_EQUILIBRIUM = 2 * math.log(2)   # L_D when D(z) = 1/2 everywhere: it cannot tell q from p
 G_LOSS_EQUILIBRIUM = math.log(2)       # L_G at the same point
+CHART_OUTSIDE = {"one": "{n} code outside the window", "many": "{n} codes outside the window"}
+CHART_OUTSIDE_TOOLTIP = "codes outside, this way"
+CHART_D_TITLE = "D(z): is it a prior sample?"
+CHART_D_LABELS = {"code": "surely a code", "prior": "surely prior", "unsure": "can’t tell"}
+CURVE_TITLES = {
+    "recon": "Reconstruction loss (nats per image; ▲ = off the scale)",
+    "game": "L_D (red) · L_G (green) · dashed: equilibrium",
+    "fit": "Prior-fit ratio, log scale (green: good fit)",
+}
+CURVE_SERIES = {"recon": "reconstruction", "disc": "discriminator L_D", "gen": "generator L_G",
+                "prior_fit": "prior-fit ratio"}
+GHOSTS_CAPTION = (
+    "Faint rings: where the codes were before this move; lines: the way each one went (median {median}, "
+    "largest {largest}, in z units)."
+)
 CAPTION_SAMPLES = (
     "The decoder's images of 100 fixed points drawn from p(z). When q(z) covers p(z), every point of "
     "the prior decodes to a digit-like image."
@@ -356,7 +374,7 @@ OBJECTIVE_OUTRO_MD = (
     "where a VAE (whose KL term needs $\\log p(z)$) cannot."
 )
 PHASE_LOSS_WORDS = {
-    "reconstruction": "encoder E and decoder G minimise the reconstruction error of x̂ = G(E(x)) "
+    "reconstruction": "encoder E and decoder Dec minimise the reconstruction error of x̂ = Dec(E(x)) "
                       "(σ(l) = the decoder's pixel probabilities).",
     "discriminator": "D learns to output 1 on prior samples and 0 on codes (the codes are detached: the encoder "
                      "does not move).",
@@ -454,9 +472,11 @@ CMP_PRIOR_LABEL = "Prior p(z) for all three"
 CMP_AXES_LABEL = "Axes of all three panels"
 CMP_MAP_LABEL = "Dots on the map"
 HELP_CMP_PRIOR = (
-    "The prior p(z) for all three models. Gaussian and the mixture of 10 Gaussians have a density, so the VAE "
-    "can use them (its KL is Monte-Carlo for the mixture); the swiss roll and the pinwheel can only be sampled, "
-    "so only the AAE can. Changing it while a run trains swaps the target live."
+    "The prior p(z) for all three models. Gaussian and the mixture of 10 Gaussians have a density, finite "
+    "everywhere, so the VAE can use them (its KL is Monte-Carlo for the mixture). The uniform square has a formula "
+    "but is zero outside the square, where the VAE's codes can land (log p(z) = −∞); the swiss roll and the pinwheel "
+    "can only be sampled: of the three models, only the AAE can use those. Changing it while a run trains swaps the "
+    "target live."
 )
 HELP_CMP_TRAIN = (
     "Start a new run that trains an AE, a VAE and an AAE in lockstep: the same backbone, the same batches in the "
@@ -483,7 +503,7 @@ CMP_PROBE_CAPTION = (
     "(and the VAE, for priors it can use) pulled its codes onto p(z): every point of p(z) decodes to a digit."
 )
 CMP_TABLE_CAPTION = (
-    "Reconstruction error on the ten fixed test digits; prior fit and k-NN accuracy on the held-out codes; sample "
+    "Reconstruction loss (nats per image) on the ten fixed test digits; prior fit and k-NN accuracy on the held-out codes; sample "
     "quality of the 100 decoded fixed samples of p(z), judged by the project's digit classifier "
     "(`aae.classifier`: confidence × coverage — hover the column titles)."
 )
@@ -500,9 +520,48 @@ CMP_MISSING_CHECKPOINTS = (
     "**Train all three**)."
 )
 HELP_COL_RECON = (
-    "Mean squared error per pixel between the ten fixed test digits (one per class) and their reconstructions; "
-    "0 = perfect. Lower is better."
+    "Reconstruction loss of the ten fixed test digits (one per class), in nats per image: the training loss's "
+    "−log p(x | z) summed over the 784 pixels, as on the Train page's curve. Lower is better; grey pixels keep "
+    "it above 0."
 )
+CMP_COLUMNS = {             # the metrics table's column titles, by column
+    "model": "model",
+    "recon": "reconstruction ↓ (nats per image)",
+    "fit": "prior fit ↓ (≈1 best)",
+    "knn": "k-NN accuracy ↑",
+    "quality": "sample quality ↑",
+    "confidence": "confidence",
+    "coverage": "coverage",
+}
+HELP_COL_MODEL = "Same backbone, data order and seed. A model that sits out cannot use this prior (see its panel)."
+CMP_SITS_OUT_ROW = "{model} (sits out)"
+CMP_SITS_OUT = {            # why the VAE sits out, by what the prior lacks (aae.priors: has_density, full_support)
+    "density": (
+        "A VAE cannot be trained with the {prior} prior: its KL term needs log p(z), the log-density, as a formula, "
+        "and this prior has none — it can only be sampled. An AAE needs only samples of p(z), so it can (paper §2.1)."
+    ),
+    "support": (
+        "A VAE cannot be trained with the {prior} prior: its KL term needs log p(z) finite wherever a code lands, and "
+        "this p(z) is zero outside the square, where the VAE's Gaussian q(z|x) also puts codes (log p(z) = −∞ there). "
+        "An AAE needs only samples of p(z), so it can (paper §2.1)."
+    ),
+}
+CMP_SITS_OUT_CAPTION = {
+    "density": "p(z): easy to sample, but no formula for log p(z)",
+    "support": "p(z): log p(z) = −∞ outside the square",
+}
+CMP_TABLE_MEANING = (
+    "**Reading the table:** k-NN says how well the codes of each digit sit together; the referee and the prior fit "
+    "say how closely the codes fill p(z); sample quality says whether points drawn from p(z) decode to digits."
+)
+CMP_AE_KNN_BEST = (
+    "**Reading the table:** the AE scores best on k-NN ({knn}) because nothing constrains its codes: each digit keeps "
+    "its own island, with empty space between them — which is why its prior samples decode worst (sample quality "
+    "{quality}): many points of p(z) fall into its gaps."
+)
+CMP_PER_STEP = " (each trains all three)"
+CMP_LEGEND = "colour = class:"
+CMP_PROBE_Z = "All three decode **z = ({z1}, {z2})**"
 HELP_COL_FIT = (
     "Prior-fit ratio SW(q, p) / SW(p, p′): sliced Wasserstein distance from the held-out codes to p(z), in units of "
     "the distance between two samples of p(z). About 1 = perfect, ≤ 1.5 = good. The AE is not trained to fit p(z)."
@@ -552,7 +611,8 @@ HELP_INTERP_STEPS = "How many decoded images along the path, both ends included.
 HELP_DRAW = "Draw one digit; it is encoded when you lift the pen."
 HELP_PROBE_TO_DRAWING = "Move the probe to the code of your drawing."
 EXPLORER_SERVER_TITLE = "Python's decode"
-EXPLORER_SERVER_CAPTION = "The reference: PyTorch-equivalent decode of the z the pad reported. It should match the pad's digit."
+EXPLORER_SERVER_CAPTION = "The reference: the server decodes the z the pad reported with the same decoder. It should match the pad's digit."
+EXPLORER_LIVE = "Live: {status} · the pad gets the newest decoder at most every {s} s."
 EXPLORER_NEAREST_TITLE = "Nearest training images"
 EXPLORER_NEAREST_CAPTION = (
     "The 5 training images closest to Python's decoded digit (d = L2 distance in pixel space, listed under them). A "
@@ -766,7 +826,7 @@ LESSON_PARAGRAPHS = {
     "vae": (
         "A variational autoencoder adds a KL term that pulls the codes towards a prior p(z), here a round Gaussian. "
         "The gaps close. But the KL term needs log p(z) as a formula, finite wherever the codes land: the VAE can "
-        "only use a prior whose density it can write down."
+        "only use a prior whose log-density it can write down and that is nowhere zero where a code may fall."
     ),
     "aae": (
         "An adversarial autoencoder replaces the formula with a referee: a discriminator learns to tell the "
@@ -776,8 +836,8 @@ LESSON_PARAGRAPHS = {
     ),
     "shapes": (
         "Because the referee needs only samples, p(z) can be any shape we can sample: a mixture of ten Gaussians "
-        "on a circle, or a swiss roll. The button loads a model trained on the mixture; switch p(z) to the swiss "
-        "roll while it trains and watch the codes migrate."
+        "on a circle, or a swiss roll. The button sets up an AAE on the mixture (the trained one, when it ships "
+        "with the app); switch p(z) to the swiss roll while it trains and watch the codes migrate."
     ),
     "labels": (
         "Without labels the network chooses which petal each digit goes to, and some petals hold two digits. "
@@ -803,11 +863,11 @@ LESSON_BUTTONS = {
     "gaps": "Open the autoencoder in the Explorer",
     "vae": "Open the VAE in the Explorer",
     "aae": "Train an AAE on a Gaussian p(z)",
-    "shapes": "Load the AAE trained on the mixture",
+    "shapes": "Train an AAE on the mixture of 10 Gaussians",
     "labels": "Train with labels in the game",
     "style": "Train the style-and-content AAE",
     "semi": "Train with 100 labels",
-    "clustering": "Cluster into 16 groups",
+    "clustering": "Cluster into 30 groups",
 }
 LESSON_LOOK = {
     "gaps": (
@@ -823,8 +883,8 @@ LESSON_LOOK = {
         "three times: the lit box of the network shows which part learns in each phase."
     ),
     "shapes": (
-        "Ten petals, one cloud of codes in each. Change p(z) in the prior menu to the swiss roll: the codes leave "
-        "the petals and wind into the spiral within a few hundred steps."
+        "Within a few hundred steps the codes spread into ten petals, one cloud in each. Then change p(z) in the prior "
+        "menu to the swiss roll: the codes leave the petals and wind into the spiral."
     ),
     "labels": (
         "Each colour in its own petal, and the \"In own component\" number rising towards 100 % (10 % is chance)."
@@ -851,6 +911,36 @@ LESSON_QUESTIONS = {
     "style": "If z no longer says which digit it is, what is left for it to carry?",
     "semi": "Why does the AAE beat a network trained on the same 100 labels alone?",
     "clustering": "Nobody gave a single label. How does each cluster get its digit's name?",
+}
+# A step whose shipped checkpoint is here loads it (ui.lesson): its button and what to look for then.
+LESSON_BUTTONS_SHIPPED = {
+    "aae": "Load the AAE trained on a Gaussian p(z)",
+    "shapes": "Load the AAE trained on the mixture",
+    "labels": "Load the AAE trained with labels in the game",
+    "style": "Load the trained style-and-content AAE",
+    "semi": "Load the AAE trained with 100 labels",
+    "clustering": "Load the AAE trained on 30 clusters",
+}
+LESSON_LOOK_SHIPPED = {
+    "aae": (
+        "The trained model's codes already cover the grey p(z). Switch p(z) to the uniform square in the prior menu "
+        "and watch q(z) flow into its new shape. Then pause and press Next phase three times: the lit box of the "
+        "network shows which part learns in each phase, and faint rings with short trails show where the codes moved."
+    ),
+    "shapes": (
+        "Ten petals, one cloud of codes in each. Change p(z) in the prior menu to the swiss roll: the codes leave "
+        "the petals and wind into the spiral within a few hundred steps."
+    ),
+    "labels": (
+        "Each colour in its own petal, and the \"In own component\" number high (10 % is chance): every labelled digit "
+        "was sent to its own component."
+    ),
+    "style": LESSON_LOOK["style"],
+    "semi": (
+        "The held-out error of the AAE's q(y|x) below that of the same network trained on the 100 labels alone; both "
+        "keep falling as the run goes on."
+    ),
+    "clustering": LESSON_LOOK["clustering"],
 }
 LESSON_PARAGRAPH_LABEL = "The idea"
 LESSON_LOOK_LABEL = "What to look for"
@@ -894,6 +984,22 @@ HELP_PRESENT = (
 )
 PRESENT_CONTROLS = "Run controls"
 PRESENT_EXIT = "Leave presenter mode"
+NO_RUN_PRESENTING = {       # each page's empty-state text (texts.<key>) as presenter mode says it: no sidebar there
+    "NO_RUN": (
+        "No run yet. Open **Run controls** at the top, pick a prior and press **Start training** — or **Step one "
+        "batch** / **Next phase** to watch the game move by move. The codes of the held-out digits will appear here."
+    ),
+    "SEMI_NO_RUN": (
+        "No run yet. Open **Run controls** at the top, choose how many digits keep their label and press **Start "
+        "training**. The error of the AAE and of the baseline trained on the same labels will fall here, live."
+    ),
+    "CLUSTER_NO_RUN": "No run yet. Open **Run controls** at the top, choose the number of clusters and press **Start training**.",
+    "REDUCTION_NO_RUN": "No run yet. Open **Run controls** at the top, choose the variant and press **Start training**.",
+    "LABELLED_NO_RUN": (
+        "No run yet. Open **Run controls** at the top, choose p(z) and the labelled share, then press **Start training**."
+    ),
+    "STYLE_NO_RUN": "No run yet. Open **Run controls** at the top, choose the style size and press **Start training**.",
+}
 
 # --------------------------------------------------------------------------------------- glossary
 
@@ -935,6 +1041,8 @@ GLOSSARY_TERMS = {         # how each GLOSSARY entry is named on screen
     "nats": "nats", "Epoch": "Epoch", "k-NN": "k-NN", "β1": "β1", "R1": "R1",
 }
 GLOSSARY_DETAILS = "Details (run and decoder ids)"
+DETAILS_RUN = "run `{run_id}`"
+DETAILS_DECODERS = "decoders: {ids}"
 
 # --------------------------------------------------------------------------------------- the class around the teacher
 
@@ -973,6 +1081,11 @@ def catalog(language: str) -> dict[str, str | tuple[str, ...] | dict[str, str]]:
     """Every text of ``language`` by name (``catalog("zh")["TRAIN_TITLE"]``)."""
     module = importlib.import_module(_CATALOG_MODULES[language])
     return {name: value for name, value in vars(module).items() if is_text(name, value)}
+
+
+def current_language() -> str:
+    """The language ``texts.NAME`` answers in now (cache keys of anything built from texts carry it)."""
+    return _language_source()
 
 
 def set_language_source(source: Callable[[], str]) -> None:

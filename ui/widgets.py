@@ -22,7 +22,7 @@ from aae.jobs import FAILED, PAUSED, QUEUED, RUNNING, Snapshot, TrainingJob
 from aae.kinds import get_kind
 from aae.priors import PRIORS, make_prior
 from aae.train import adversarial_recipe, device_description, resolve_device
-from ui import charts, controls, live, setup, state, texts
+from ui import charts, controls, live, presenter, setup, state, texts
 
 
 # =================================================================================== every page
@@ -40,6 +40,19 @@ def header(title: str, intro: tuple[str, ...]) -> None:
     st.title(title)
     with st.container(key="aae_intro"):     # presenter mode gives its room to the picture (ui.presenter)
         st.markdown("  \n".join(intro))
+
+
+def details(snap: Snapshot | None = None, *, decoders: tuple[str, ...] = ()) -> None:
+    """The run's and its decoders' ids, folded away unless asked for (engineering detail, not part
+    of the lesson): a collapsed expander. ``snap``: its run and every model's decoder; ``decoders``:
+    decoder ids of a source without a snapshot (the Explorer's)."""
+    versions = list(decoders) + ([v.decoder_version for v in snap.models.values() if v.decoder_version]
+                                 if snap is not None else [])
+    with st.container(key="aae_details"), st.expander(texts.GLOSSARY_DETAILS):
+        if snap is not None:
+            st.markdown(texts.DETAILS_RUN.format(run_id=snap.job_id))
+        if versions:
+            st.markdown(texts.DETAILS_DECODERS.format(ids=", ".join(f"`{v}`" for v in versions)))
 
 
 def flash_messages() -> None:
@@ -195,6 +208,9 @@ def latent_panel(snap: Snapshot) -> None:
                       help=texts.HELP_LAYERS)
     with st.container(key="aae_latent"):   # CSS class st-key-aae_latent: tests and scripts find the chart
         charts.latent_chart(snap, charts.Layers.from_names(chosen), key="latent_plot", class_names=class_names(snap))
+    if moved := charts.move_caption(snap):
+        with st.container(key="aae_ghosts"):
+            st.caption(moved)
 
 
 def metrics_panel(snap: Snapshot) -> None:
@@ -252,15 +268,16 @@ def recon_panel(snap: Snapshot) -> None:
     st.caption(texts.CAPTION_RECON)
 
 
-def no_run_view(prior: str, slot: state.Slot = state.TRAIN) -> None:
-    """What the live area shows before the first run: the chosen p(z), what to press, and the runs
-    this browser started that lost their link."""
+def no_run_view(prior: str, slot: state.Slot = state.TRAIN, no_run: str = "NO_RUN") -> None:
+    """What the live area shows before the first run: the chosen p(z), what to press (the text
+    ``texts.<no_run>``, in the words of the mode: ``presenter.no_run``), and the runs this browser
+    started that lost their link."""
     pic, words = st.columns([1, 2], gap="large", vertical_alignment="center")
     with pic:
         st.image(charts.prior_preview_png(prior), width=280,
                  caption=texts.PRIOR_PREVIEW.format(prior=texts.PRIOR_NAMES.get(prior, PRIORS[prior].display_name)))
     with words:
-        st.info(texts.NO_RUN)
+        st.info(presenter.no_run(no_run))
         reattach_offers(slot)
 
 

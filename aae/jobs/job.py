@@ -216,6 +216,9 @@ class TrainingJob:
         self._publish_cost = self._detail_cost = self._referee_cost = 0.0
         self._changed = False                    # trained since the last publish
         self._details_pending = False            # the first snapshot showed codes only
+        # The latest Step / Next phase: (the trainer's (step, phase index) after it, the primary's
+        # codes before it); published as Snapshot.moved_from while the trainer is still there.
+        self._moved: tuple[tuple[int, int], np.ndarray] | None = None
         self._publish_bare(self._status)
 
     # ------------------------------------------------------------------ reading (any thread)
@@ -558,6 +561,7 @@ class TrainingJob:
         self._check_stop()
         self._pause_for_stepping()
         trainer = self._run.trainer
+        before = self._codes_now()
         try:
             if trainer.phase_index != 0:  # finish the half-stepped batch first
                 while trainer.phase_index != 0:
@@ -569,6 +573,7 @@ class TrainingJob:
             raise
         except Exception as e:  # a failure inside training is fatal, as in the run loop
             raise _Fatal(str(e)) from e
+        self._moved = ((trainer.step_count, trainer.phase_index), before)
         self._publish(force_weights=True)
         return trainer.step_count
 
@@ -577,14 +582,28 @@ class TrainingJob:
         if len(self._run.states) > 1:
             raise ConfigError("phase-by-phase stepping is for single-model runs")
         self._pause_for_stepping()
+        before = self._codes_now()
         try:
             self._train_one(phase_only=True)
         except (JobStopped, _Diverged):
             raise
         except Exception as e:
             raise _Fatal(str(e)) from e
+        trainer = self._run.trainer
+        self._moved = ((trainer.step_count, trainer.phase_index), before)
         self._publish(force_weights=True)
         return self._run.trainer.step_count
+
+    def _codes_now(self) -> np.ndarray:
+        """The primary model's codes of the fixed held-out batch now (before a Step or Next phase)."""
+        model = self._run.trainer.model
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.no_grad():
+                return freeze(_np(model.encode(self._run.eval_x)))
+        finally:
+            model.train(was_training)
 
     def _pause_for_stepping(self) -> None:
         self._run_wanted.clear()
@@ -620,6 +639,7 @@ class TrainingJob:
             raise RuntimeError("no good weights have been kept yet")
         self._restore_good_weights()
         self._alarm = None
+        self._moved = None
         self._publish(force_weights=True)
         return self._good_step
 
@@ -748,7 +768,8 @@ class TrainingJob:
             error=self._error, notice=self._notice, primary=self._config.model.kind, models=views,
             code_labels=run.eval_labels, prior_sample=run.prior_np, recon_inputs=run.recon_inputs,
             bounds=run.prior.bounds, saved_path=self._saved_path, alarm=self._alarm, good_step=self._good_step,
-            details_pending=not details)
+            details_pending=not details,
+            moved_from=self._moved[1] if self._moved and self._moved[0] == (tr.step_count, tr.phase_index) else None)
         with self._lock:
             self._snapshot = snap
         if details:

@@ -148,6 +148,9 @@ class Snapshot:
     alarm: str | None = None
     good_step: int | None = None        # step of the last good weights kept (None: none kept yet)
     details_pending: bool = False       # the first snapshot of a run: codes now, D(z), k-NN and weights next
+    # (n_eval, Z) the primary model's codes just before the latest Step or Next phase, row for row
+    # with ``codes``: where each code moved from (the live chart's ghosts). None once training moves on.
+    moved_from: np.ndarray | None = None
 
     @property
     def active(self) -> bool:
