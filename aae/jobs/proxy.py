@@ -2,10 +2,14 @@
 
 A ``JobProxy`` has a ``TrainingJob``'s interface (the same commands returning ``Future``s, the same
 ``snapshot()`` / ``peek()`` / ``wait_for``, and the registry's slot protocol), while the real
-``TrainingJob`` and its ``Trainer`` run in a child process started with multiprocessing's "spawn"
-context. The page's process then never competes with training for the interpreter (issue 10 §8:
-with training in a thread of the web server, every watcher's fragment reruns took the GIL from the
-training loop).
+``TrainingJob`` and its ``Trainer`` run in a child process: a fresh interpreter, as multiprocessing's
+"spawn" start method makes one (never a fork of a threaded server), but started directly, because
+"spawn" re-runs the parent's ``__main__`` in the child and under Streamlit that is the page script.
+The two ends speak through ``multiprocessing.connection``. The page's process then never competes
+with training for the interpreter (issue 10 §8: with training in a thread of the web server, every
+watcher's fragment reruns took the GIL from the training loop). The child has a session of its own:
+where the kernel shares CPU time between sessions (Linux's autogroup), the run gets as much as the
+whole web server, however many pages that one is drawing.
 
     parent (web server)                           child (one per run)
     JobProxy.play() / step_batch() ... ──pipe──>  _Child: the same call on its TrainingJob
@@ -32,12 +36,15 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-import multiprocessing
 import os
 import pickle
 import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
+from multiprocessing.connection import Connection
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Callable
@@ -51,7 +58,6 @@ from .snapshot import FAILED, LOADING, QUEUED, JobOptions, ModelView, Snapshot, 
 SEND_EVERY = 0.02          # seconds: how often the child looks for a new snapshot to send
 CHILD_EXIT_TIMEOUT = 10.0  # seconds the parent waits for a child that said its job ended to exit
 CALLS = ("step_batch", "step_phase", "set_speed", "set_prior", "save", "restore_good_weights", "unload")
-_CTX = multiprocessing.get_context("spawn")
 
 
 # ====================================================================================== spare workers
@@ -118,12 +124,49 @@ def prestart(n: int = 1) -> None:
         _SPARES.close()
 
 
-def _spawn(*, spare: bool = False) -> tuple[Any, Any]:
-    parent_end, child_end = _CTX.Pipe()
-    process = _CTX.Process(target=_child_main, args=(child_end, spare), name="aae-job-worker", daemon=True)
-    process.start()
-    child_end.close()  # the child holds the only other end: its death reads as end-of-file here
-    return process, parent_end
+class _Worker:
+    """A child interpreter: what the proxy needs of its process."""
+
+    def __init__(self, popen: subprocess.Popen) -> None:
+        self._popen = popen
+
+    @property
+    def pid(self) -> int:
+        return self._popen.pid
+
+    @property
+    def exitcode(self) -> int | None:
+        """None while it runs; negative: the signal that ended it."""
+        return self._popen.poll()
+
+    def is_alive(self) -> bool:
+        return self._popen.poll() is None
+
+    def join(self, timeout: float | None = None) -> None:
+        try:
+            self._popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def kill(self) -> None:
+        try:
+            self._popen.kill()
+        except OSError:
+            pass
+
+
+def _spawn(*, spare: bool = False) -> tuple[_Worker, Connection]:
+    """Start a child interpreter running ``_child_main``; returns it and the parent's end of the pipe."""
+    parent_sock, child_sock = socket.socketpair()
+    paths = [p for p in sys.path if p]
+    code = (f"import sys; sys.path[:0] = {paths!r}; from aae.jobs.proxy import _child_main; "
+            f"_child_main({child_sock.fileno()}, spare={spare!r})")
+    try:
+        popen = subprocess.Popen([sys.executable, "-c", code], pass_fds=(child_sock.fileno(),),
+                                 stdin=subprocess.DEVNULL, start_new_session=True)
+    finally:
+        child_sock.close()  # the child holds the only other end: its death reads as end-of-file here
+    return _Worker(popen), Connection(parent_sock.detach())
 
 
 # ====================================================================================== the parent side
@@ -171,6 +214,7 @@ class JobProxy:
         self._run_wanted = not options.start_paused   # the parent's mirror of play / pause (the slot queue reads it)
         self._stop_requested = False
         self._cancel_acquire = threading.Event()      # set when the child gave up waiting for a slot
+        self._acquiring = False                # a thread waits in the slot queue for the child (receiver sets it)
         self.last_polled = time.monotonic()    # written by snapshot() callers, read by the registry's reaper
         self.bad_messages = 0                  # messages from the child that were unreadable or unexpected
         self._process = None
@@ -181,9 +225,15 @@ class JobProxy:
         self._process, self._conn = _SPARES.take()
         try:
             self._send(("run", self._spec))
-        except (OSError, ValueError, pickle.PicklingError) as e:
+        except Exception as e:  # noqa: BLE001 — e.g. a fault hook that cannot be pickled
             self._conn.close()
             self._process.join(CHILD_EXIT_TIMEOUT)
+            with self._lock:
+                self._ended = True
+                self._snapshot = dataclasses.replace(self._snapshot, version=1, status=FAILED,
+                                                     error=f"could not hand the run to its worker process: {e}")
+            if self._slots is not None:
+                self._slots.ended(self.id)
             raise RuntimeError(f"could not hand the run to its worker process: {e}") from e
         self._spec = None  # the models and data now live in the child
         self.thread.start()
@@ -341,7 +391,8 @@ class JobProxy:
                 self._take_snapshot(args[0])
             elif tag == "result" and len(args) == 3 and isinstance(args[0], int) and isinstance(args[1], bool):
                 self._settle(*args)
-            elif tag == "acquire" and not args and self._slots is not None:
+            elif tag == "acquire" and not args and self._slots is not None and not self._acquiring:
+                self._acquiring = True
                 self._cancel_acquire.clear()
                 threading.Thread(target=self._acquire, name=f"aae-job-{self.id}-slot", daemon=True).start()
             elif tag == "cancel" and not args:
@@ -379,8 +430,11 @@ class JobProxy:
         """Wait for a training slot for the child (a thread per request; the registry's FIFO)."""
         alive = lambda: (self.wants_to_run and not self._cancel_acquire.is_set()  # noqa: E731
                          and self._process.is_alive())
-        ok = self._slots.acquire(self.id, keep_waiting=alive,
-                                 on_wait=lambda: self._send_quietly(("position", self._slots.position(self.id))))
+        try:
+            ok = self._slots.acquire(self.id, keep_waiting=alive,
+                                     on_wait=lambda: self._send_quietly(("position", self._slots.position(self.id))))
+        finally:
+            self._acquiring = False
         try:
             self._send(("granted", ok))
         except (OSError, ValueError):
@@ -576,9 +630,10 @@ def _warm_up() -> None:
         pass
 
 
-def _child_main(conn, spare: bool = False) -> None:
-    """The worker process's entry point (multiprocessing "spawn")."""
+def _child_main(fd: int, spare: bool = False) -> None:
+    """The worker process's entry point (``_spawn``): ``fd`` is its end of the pipe."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the server's terminal: the server stops its jobs
+    conn = Connection(fd)
     import torch
 
     threads = os.environ.get("AAE_TORCH_THREADS", "").strip()
