@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from .config import ConfigError, DataConfig, ModelConfig, PriorConfig, RunConfig, TrainConfig
-from .kinds import kind_names
+from .kinds import get_kind, kind_names
 from .priors import PRIORS
 
 EXIT_USAGE = 2
@@ -41,8 +41,8 @@ PRETRAINED: dict[str, tuple] = {  # name -> (kind, prior[, {"model": {...}, "tra
     "ae": ("ae", "gaussian"),
     "vae-gaussian": ("vae", "gaussian"),
     # label-conditioned (paper §2.3: each digit to its own component) and supervised (§4: style and content)
-    "labelled-mog10": ("labelled_aae", "mog10"),
-    "labelled-swiss_roll": ("labelled_aae", "swiss_roll"),
+    "labelled-aae-mog10": ("labelled_aae", "mog10"),
+    "labelled-aae-swiss_roll": ("labelled_aae", "swiss_roll"),
     "supervised-aae": ("supervised_aae", "gaussian"),
 }
 CLASSIFIER_NAME = "digit-classifier"  # scores decoded samples on the Compare page (aae.classifier)
@@ -96,7 +96,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--lr-recon", type=float, default=TrainConfig.lr_recon)
     t.add_argument("--lr-disc", type=float, default=None, help="default: per prior (aae.train.PRIOR_RECIPES)")
     t.add_argument("--lr-gen", type=float, default=None, help="default: per prior (aae.train.PRIOR_RECIPES)")
-    t.add_argument("--d-noise", type=float, default=TrainConfig.d_input_noise)
+    t.add_argument("--d-noise", type=float, default=None,
+                   help="std of Gaussian noise on everything D sees (default: per prior or kind, "
+                        "aae.train.PRIOR_RECIPES / the kind's recipe)")
     t.add_argument("--disc-steps", type=int, default=TrainConfig.disc_steps, help="D updates per batch")
     t.add_argument("--d-penalty", type=float, default=None,
                    help="R1 gradient penalty weight on D (0: none; default: per prior, aae.train.PRIOR_RECIPES)")
@@ -234,7 +236,7 @@ def train_run(config: RunConfig, steps: int, *, desc: str = "train", quiet: bool
     ``start``: a ``LoadedCheckpoint`` to continue (its weights and step; Adam's moments are not
     saved, so they restart). ``autosave`` saves on a timer. A blow-up (``aae.jobs.guard``) restores the
     last healthy weights, saves them through ``autosave`` and raises ``Diverged``.
-    ``keep_best`` (AAE): adversarial training oscillates, so keep the weights whose codes of
+    ``keep_best`` (kinds with a discriminator): adversarial training oscillates, so keep the weights whose codes of
     training digits the referee tells least from p(z) over the second half of the run, checked
     every ``every`` steps.
     """
@@ -446,9 +448,10 @@ def _cmd_pretrain(a: argparse.Namespace) -> int:
         over = more[0] if more else {}
         config = RunConfig(prior=PriorConfig(name=prior), model=ModelConfig(kind=kind, **over.get("model", {})),
                            train=TrainConfig(device=a.device, **over.get("train", {})))
-        model, _, _, metrics = train_run(config, a.steps, desc=name, quiet=a.no_progress, keep_best=(kind == "aae"))
+        model, _, _, metrics = train_run(config, a.steps, desc=name, quiet=a.no_progress,
+                                         keep_best=get_kind(kind).adversarial)
         path = save_checkpoint(out / name, model, config, step=a.steps, metrics=metrics, dtype=PRETRAIN_DTYPE,
-                               description=f"{kind.upper()}, {PRIORS[prior].display_name} prior, "
+                               description=f"{get_kind(kind).display_name}, {PRIORS[prior].display_name} prior, "
                                            f"{a.steps} steps on mnist-5k",
                                overwrite=a.overwrite or a.shipped, allow_shipped=a.shipped)
         print(f"{name}: " + ", ".join(f"{k} {v:.3f}" for k, v in metrics.items()) + f" -> {path}")

@@ -155,6 +155,9 @@ class Limit:
         return f"{'(' if self.lo_open else '['}{self.lo:g}, {self.hi:g}{')' if self.hi_open else ']'}"
 
 
+# The TrainConfig fields that take None for "the recipe's value" (aae.kinds.base.AdversarialRecipe).
+RECIPE_FIELDS = ("lr_disc", "lr_gen", "beta1", "d_penalty", "d_input_noise")
+
 TRAIN_LIMITS: dict[str, Limit] = {
     "batch_size": Limit(1, 4096),
     "lr_recon": Limit(0, 1, lo_open=True),
@@ -186,7 +189,7 @@ class TrainConfig(_Serializable):
     lr_gen: float | None = None     # Adam, regularisation phase: encoder as generator
     beta1: float | None = None      # Adam β1 of the two adversarial optimisers
     d_penalty: float | None = None  # R1 gradient penalty on D at prior samples: (γ/2)·E‖∇D(z)‖² (0: off)
-    d_input_noise: float = 0.0      # std of Gaussian noise added to D's inputs (both real and fake)
+    d_input_noise: float | None = None  # std of Gaussian noise added to D's inputs (both real and fake)
     disc_steps: int = 1             # discriminator updates per batch (fresh prior samples each time)
     # Share of each class's training digits whose label a label-using kind may read (the paper's
     # §2.3 run: 10K of 50K, 0.2); the digits are chosen with ``seed``, the same share per class.
@@ -204,8 +207,8 @@ class TrainConfig(_Serializable):
         for name in ("lr_recon", "lr_disc", "lr_gen", "beta1", "d_penalty", "weight_decay", "input_dropout",
                      "d_input_noise", "label_fraction", "eta"):
             value = getattr(self, name)
-            if value is None and name in ("lr_disc", "lr_gen", "beta1", "d_penalty"):
-                continue            # None: the prior's recipe
+            if value is None and name in RECIPE_FIELDS:
+                continue            # None: the prior's (or the kind's) recipe
             _check(value in lim[name], f"train.{name} must be a number in {lim[name]}, got {_show(value)}")
         _check(self.device in DEVICES or (isinstance(self.device, str) and _CUDA_INDEX.fullmatch(self.device)),
                f"train.device must be one of {DEVICES} or 'cuda:N', got {_show(self.device)}")

@@ -640,7 +640,8 @@ def evaluate_model(model: Any, prior: Any, dataset: Any, *, n: int = 1000, n_ref
     model.eval()
     with torch.no_grad():
         codes = model.encode(x.to(device))
-        recon = model.reconstruct(x.to(device)).reshape(len(x), -1).cpu().numpy()
+        recon = model.reconstruct_given(x.to(device), torch.as_tensor(labels).to(device))
+        recon = recon.reshape(len(x), -1).cpu().numpy()
         ref_codes = model.encode(x_ref.to(device)).cpu().numpy()
         p, p2 = _fixed_prior_pair(prior, len(x), seed)
         out = {

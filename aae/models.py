@@ -141,6 +141,17 @@ class Autoencoder(nn.Module):
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
 
+    # Callers that know the digits (the job's fixed images, the held-out evaluation) use these two:
+    # a kind whose decoder is told the digit (the supervised AAE) draws those digits; the others
+    # ignore the labels.
+    def decode_given(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """``decode(z)`` of codes z (B, Z) whose digits are ``labels`` (B,)."""
+        return self.decode(z)
+
+    def reconstruct_given(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """``reconstruct(x)`` of images x (B, 784) whose digits are ``labels`` (B,)."""
+        return self.reconstruct(x)
+
     def sample(self, n: int, prior, *, generator: torch.Generator | None = None) -> torch.Tensor:
         """Decode ``n`` codes drawn from ``prior`` (an ``aae.priors.Prior``): (n, 28, 28)."""
         device = next(self.parameters()).device

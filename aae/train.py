@@ -97,7 +97,8 @@ def adversarial_recipe(config: TrainConfig, prior: Prior, kind: ModelKind | None
         lr_disc=r.lr_disc if config.lr_disc is None else config.lr_disc,
         lr_gen=r.lr_gen if config.lr_gen is None else config.lr_gen,
         beta1=r.beta1 if config.beta1 is None else config.beta1,
-        d_penalty=r.d_penalty if config.d_penalty is None else config.d_penalty)
+        d_penalty=r.d_penalty if config.d_penalty is None else config.d_penalty,
+        d_input_noise=r.d_input_noise if config.d_input_noise is None else config.d_input_noise)
 
 
 def check_prior_compatible(kind: str | ModelKind, prior: Prior) -> None:
@@ -279,10 +280,12 @@ class Trainer:
                     module.reset_parameters()
 
     def d_input(self, z: torch.Tensor) -> torch.Tensor:
-        """What a discriminator sees: z, plus N(0, s²) noise when TrainConfig.d_input_noise = s > 0."""
-        if self.config.d_input_noise > 0:
+        """What a discriminator sees: z, plus N(0, s²) noise when the recipe's d_input_noise = s > 0
+        (TrainConfig.d_input_noise, or the prior's or kind's recipe where that is None)."""
+        s = self.recipe.d_input_noise
+        if s > 0:
             noise = torch.randn(z.shape, generator=self.generator, device=z.device, dtype=z.dtype)
-            return z + self.config.d_input_noise * noise
+            return z + s * noise
         return z
 
     # -- stepping -----------------------------------------------------------------------------

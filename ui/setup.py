@@ -104,7 +104,7 @@ FIELDS: tuple[Field, ...] = (
     Field("batch_size", "HELP_BATCH", kind="int", step=10),
     Field("beta1", "HELP_BETA1", step=0.05, fmt="%.2f", auto=True),
     Field("d_penalty", "HELP_PENALTY", step=0.5, fmt="%.1f", auto=True),
-    Field("d_input_noise", "HELP_NOISE", step=0.05, fmt="%.2f"),
+    Field("d_input_noise", "HELP_NOISE", step=0.05, fmt="%.2f", auto=True),
     Field("disc_steps", "HELP_DISC_STEPS", kind="int"),
     Field("weight_decay", "HELP_WEIGHT_DECAY", step=1e-4, fmt="%.1e"),
     Field("input_dropout", "HELP_INPUT_DROPOUT", step=0.05, fmt="%.2f"),

@@ -81,7 +81,7 @@ def formula(fn) -> str:
 def objective(kind: str, prior: str, train) -> list[tuple[str, str, str]]:
     """(phase, formula, what) for each phase of ``kind``, as the trainer runs it with this prior and
     these settings: the R1 penalty joins the discriminator's loss when the recipe turns it on."""
-    penalty = adversarial_recipe(train, make_prior(prior, dim=2)).d_penalty
+    penalty = adversarial_recipe(train, make_prior(prior, dim=2), get_kind(kind)).d_penalty
     out = []
     for phase in get_kind(kind).phase_names:
         parts = [formula(fn) for fn in PHASE_LOSSES.get(phase, ())]

@@ -127,6 +127,7 @@ class _Run:
         first_of_class = [int((data.test_labels == c).nonzero()[0]) for c in range(10)
                           if (data.test_labels == c).any()]
         self.recon_x = to_float(data.test_images[first_of_class]).to(device)
+        self.recon_labels = data.test_labels[first_of_class].to(device)
         self.recon_inputs = freeze(self.recon_x.reshape(-1, 28, 28).cpu().numpy().copy())
         g = torch.Generator().manual_seed(seed + 1)
         idx = torch.randperm(data.train_images.shape[0], generator=g)[: options.knn_train_codes]
@@ -145,6 +146,8 @@ class _Run:
         self.prior_sample = prior.sample(n, generator=g)                 # (n, Z)
         self.prior_fresh = prior.sample(n, generator=g)                  # (n, Z)
         self.grid_z = prior.sample(n_grid, generator=g).to(self.device)  # (n_grid, Z)
+        # the digit of each grid cell for a decoder that is told it: 0-9 along each row of ten
+        self.grid_labels = torch.arange(n_grid, device=self.device) % 10
         self.prior_np = freeze(self.prior_sample.numpy().copy())
 
 
@@ -802,8 +805,8 @@ class TrainingJob:
             with torch.no_grad():
                 codes = model.encode(run.eval_x)                                          # (n, Z)
                 codes_np = _np(codes)
-                samples = _np(model.decode(run.grid_z))                                   # (n_grid, 28, 28)
-                recon = _np(model.reconstruct(run.recon_x))                               # (10, 28, 28)
+                samples = _np(model.decode_given(run.grid_z, run.grid_labels))            # (n_grid, 28, 28)
+                recon = _np(model.reconstruct_given(run.recon_x, run.recon_labels))       # (10, 28, 28)
             finite = bool(np.isfinite(codes_np).all())
             latest = dict(st.latest)
             if finite:

@@ -24,13 +24,17 @@ if TYPE_CHECKING:
     from ..train import Trainer
 
 
+def code_discriminator(config: ModelConfig, extra_inputs: int = 0) -> Discriminator:
+    """The discriminator of the preset on a code (Z inputs) and ``extra_inputs`` more (a label)."""
+    return Discriminator(latent_dim=config.latent_dim + extra_inputs, hidden=PRESET_DISC_HIDDEN[config.preset])
+
+
 class AAE(Autoencoder):
     """Encoder + decoder + a discriminator on codes."""
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)
-        self.discriminator = Discriminator(latent_dim=config.latent_dim,
-                                           hidden=PRESET_DISC_HIDDEN[config.preset])
+        self.discriminator = code_discriminator(config)
 
 
 def fresh_codes(tr: "Trainer", batch: Batch) -> torch.Tensor:
@@ -97,19 +101,27 @@ def generator(tr: "Trainer", batch: Batch) -> dict[str, float]:
     return generator_phase(tr, tr.model.discriminator, z_posterior, "gen")
 
 
-@register_kind
-class AAEKind(ModelKind):
-    name = "aae"
-    display_name = "AAE"
-    description = "Adversarial autoencoder: a discriminator makes the codes match p(z)."
-    phases = (("reconstruction", reconstruction), ("discriminator", discriminator), ("generator", generator))
+class AdversarialKind(ModelKind):
+    """What every kind with one discriminator ``model.discriminator`` against the encoder shares (the
+    AAE, the label-conditioned and the supervised AAE): the reconstruction optimiser, D's and the
+    encoder-as-generator's, and the D(z) map with its arrows in the snapshot. Subclasses give the
+    phases and the model (not registered itself)."""
+
     optimizers = (RECON_OPTIMIZER,
                   OptimizerSpec("disc", lambda m: m.discriminator.parameters(), DISCRIMINATOR),
                   OptimizerSpec("gen", lambda m: m.encoder.parameters(), GENERATOR))
     snapshot_extras = ("d_grid", "arrows")
 
+    def d_of_z(self, model: Autoencoder):
+        return model.discriminator
+
+
+@register_kind
+class AAEKind(AdversarialKind):
+    name = "aae"
+    display_name = "AAE"
+    description = "Adversarial autoencoder: a discriminator makes the codes match p(z)."
+    phases = (("reconstruction", reconstruction), ("discriminator", discriminator), ("generator", generator))
+
     def build(self, config: ModelConfig) -> AAE:
         return AAE(config)
-
-    def d_of_z(self, model: AAE):
-        return model.discriminator

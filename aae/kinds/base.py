@@ -56,6 +56,7 @@ class AdversarialRecipe:
     lr_gen: float
     beta1: float        # Adam β1 of both adversarial optimisers
     d_penalty: float    # R1 gradient-penalty weight on D
+    d_input_noise: float = 0.0   # std of the Gaussian noise added to everything D sees (prior samples and codes)
 
 # Roles of an optimiser: which settings it takes (aae.train.Trainer builds them).
 RECONSTRUCTION, DISCRIMINATOR, GENERATOR = "reconstruction", "discriminator", "generator"

@@ -25,11 +25,11 @@ from torch import nn
 
 from .. import losses
 from ..config import ModelConfig
-from ..models import IMAGE_SIZE, PRESET_DISC_HIDDEN, PRESET_HIDDEN, Autoencoder, Decoder, Discriminator
+from ..models import IMAGE_SIZE, PRESET_HIDDEN, Autoencoder, Decoder
 from ..priors import N_COMPONENTS
-from .aae import discriminator, generator
-from .ae import RECON_OPTIMIZER, encode_for_reconstruction
-from .base import DISCRIMINATOR, GENERATOR, Batch, ModelKind, OptimizerSpec, register_kind
+from .aae import AdversarialKind, code_discriminator, discriminator, generator
+from .ae import encode_for_reconstruction
+from .base import Batch, register_kind
 
 if TYPE_CHECKING:
     from ..train import Trainer
@@ -57,7 +57,7 @@ class SupervisedAAE(Autoencoder):
         # Decoder input: one-hot label (10) then the style code (Z); Linear layers as every
         # decoder, so the browser and viz.decode_with_weights run it unchanged (``digit_inputs``).
         self.decoder = Decoder(latent_dim=N_DIGITS + config.latent_dim, hidden=PRESET_HIDDEN[config.preset])
-        self.discriminator = Discriminator(latent_dim=config.latent_dim, hidden=PRESET_DISC_HIDDEN[config.preset])
+        self.discriminator = code_discriminator(config)
 
     def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Images (B, 28, 28) of digits ``labels`` (B,) in styles z (B, Z); without labels,
@@ -71,6 +71,12 @@ class SupervisedAAE(Autoencoder):
         """The digits x (B, 784) rebuilt from their style codes and their labels (default
         ``cycle_labels``: pass the true labels)."""
         return self.decode(self.encode(x), labels)
+
+    def decode_given(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self.decode(z, labels)
+
+    def reconstruct_given(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self.reconstruct(x, labels)
 
     def sample(self, n: int, prior, *, generator: torch.Generator | None = None,
                labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -96,22 +102,15 @@ def reconstruction(tr: "Trainer", batch: Batch) -> dict[str, float]:
 
 
 @register_kind
-class SupervisedAAEKind(ModelKind):
+class SupervisedAAEKind(AdversarialKind):
     name = "supervised_aae"
     display_name = "Supervised AAE (style and content)"
     description = ("AAE whose decoder is told the digit: the code z, matched to a Gaussian, keeps only the "
                    "handwriting style (paper §4).")
     phases = (("reconstruction", reconstruction), ("discriminator", discriminator), ("generator", generator))
-    optimizers = (RECON_OPTIMIZER,
-                  OptimizerSpec("disc", lambda m: m.discriminator.parameters(), DISCRIMINATOR),
-                  OptimizerSpec("gen", lambda m: m.encoder.parameters(), GENERATOR))
-    snapshot_extras = ("d_grid", "arrows")
 
     def build(self, config: ModelConfig) -> SupervisedAAE:
         return SupervisedAAE(config)
-
-    def d_of_z(self, model: SupervisedAAE):
-        return model.discriminator
 
 
 # -- the decoder from a copy of its weights (pages, the browser) -------------------------------------
