@@ -106,8 +106,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="Adam beta1 of the adversarial phases, in (0, 1) (default: per prior, aae.train.PRIOR_RECIPES)")
     t.add_argument("--weight-decay", type=float, default=TrainConfig.weight_decay,
                    help="decoupled weight decay of the reconstruction phase")
-    t.add_argument("--input-dropout", type=float, default=TrainConfig.input_dropout,
-                   help="share of input pixels zeroed in the reconstruction phase (denoising)")
+    t.add_argument("--input-dropout", type=float, default=None,
+                   help="share of input pixels zeroed in the reconstruction phase (denoising; default: the "
+                        "kind's recipe, 0.2 for the categorical kinds, else 0)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="auto")
     t.add_argument("--data-dir", default=None, help="data folder (default: $AAE_DATA_DIR or ~/.cache/aae-lab)")

@@ -156,7 +156,7 @@ class Limit:
 
 
 # The TrainConfig fields that take None for "the recipe's value" (aae.kinds.base.AdversarialRecipe).
-RECIPE_FIELDS = ("lr_disc", "lr_gen", "beta1", "d_penalty", "d_input_noise")
+RECIPE_FIELDS = ("lr_disc", "lr_gen", "beta1", "d_penalty", "d_input_noise", "input_dropout")
 
 TRAIN_LIMITS: dict[str, Limit] = {
     "batch_size": Limit(1, 4096),
@@ -181,7 +181,7 @@ class TrainConfig(_Serializable):
     batch_size: int = 100           # the paper's batch size
     lr_recon: float = 1e-3          # Adam, reconstruction phase (encoder + decoder)
     weight_decay: float = 0.0       # decoupled weight decay (AdamW) of the reconstruction phase
-    input_dropout: float = 0.0      # reconstruction phase: share of input pixels zeroed (denoising)
+    input_dropout: float | None = None  # reconstruction phase: share of input pixels zeroed (denoising; None: the recipe's)
     # The regularisation phase's settings below take None for "the prior's recipe",
     # aae.train.PRIOR_RECIPES: the sweep found no single setting that suits both the smooth priors
     # (Gaussian, uniform) and the thin or multi-modal ones (mixture, swiss roll, pinwheel).

@@ -98,7 +98,8 @@ def adversarial_recipe(config: TrainConfig, prior: Prior, kind: ModelKind | None
         lr_gen=r.lr_gen if config.lr_gen is None else config.lr_gen,
         beta1=r.beta1 if config.beta1 is None else config.beta1,
         d_penalty=r.d_penalty if config.d_penalty is None else config.d_penalty,
-        d_input_noise=r.d_input_noise if config.d_input_noise is None else config.d_input_noise)
+        d_input_noise=r.d_input_noise if config.d_input_noise is None else config.d_input_noise,
+        input_dropout=r.input_dropout if config.input_dropout is None else config.input_dropout)
 
 
 def check_prior_compatible(kind: str | ModelKind, prior: Prior) -> None:

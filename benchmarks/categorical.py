@@ -27,21 +27,35 @@ import time
 # name -> (TrainConfig overrides, ModelConfig overrides). "base" is the kinds' defaults.
 SWEEP: dict[str, tuple[dict, dict]] = {
     "base": ({}, {}),       # the kinds' recipe: aae.kinds.categorical.CATEGORICAL_RECIPE
-    "aae-recipe": ({"lr_disc": 1e-3, "lr_gen": 1e-3, "beta1": 0.5, "d_penalty": 0.0}, {}),
-    "gauss-recipe": ({"lr_disc": 2e-4, "lr_gen": 5e-4, "beta1": 0.9, "d_penalty": 1.0}, {}),
-    "slow": ({"lr_disc": 1e-4, "lr_gen": 1e-4, "beta1": 0.5, "d_penalty": 0.0}, {}),
-    "slow-noise0.3": ({"lr_disc": 1e-4, "lr_gen": 1e-4, "beta1": 0.5, "d_penalty": 0.0, "d_input_noise": 0.3}, {}),
-    "mid-noise0.3": ({"lr_disc": 3e-4, "lr_gen": 3e-4, "beta1": 0.5, "d_penalty": 0.0, "d_input_noise": 0.3}, {}),
-    "mid": ({"lr_disc": 3e-4, "lr_gen": 3e-4, "beta1": 0.5, "d_penalty": 0.0}, {}),
-    "z8": ({}, {"latent_dim": 8}),
-    "z8-aae-recipe": ({"lr_disc": 1e-3, "lr_gen": 1e-3, "beta1": 0.5, "d_penalty": 0.0}, {"latent_dim": 8}),
-    "z8-drop0.2": ({"input_dropout": 0.2}, {"latent_dim": 8}),
-    "z2-drop0.2": ({"input_dropout": 0.2}, {}),
-    "aae-drop0.2": ({"lr_disc": 1e-3, "lr_gen": 1e-3, "beta1": 0.5, "d_penalty": 0.0, "input_dropout": 0.2}, {}),
-    "aae-noise0.3": ({"lr_disc": 1e-3, "lr_gen": 1e-3, "beta1": 0.5, "d_penalty": 0.0, "d_input_noise": 0.3}, {}),
-    "z8-aae-drop0.2": ({"lr_disc": 1e-3, "lr_gen": 1e-3, "beta1": 0.5, "d_penalty": 0.0, "input_dropout": 0.2},
-                       {"latent_dim": 8}),
-    "rec3e-4": ({"lr_recon": 3e-4}, {}),
+    # the recipe before this sweep (lr 1e-4, beta1 0.5, no D-input noise, no input dropout)
+    "slow": ({"lr_disc": 1e-4, "lr_gen": 1e-4, "beta1": 0.5, "d_penalty": 0.0, "d_input_noise": 0.0,
+              "input_dropout": 0.0}, {}),
+    "aae-recipe": ({"lr_disc": 1e-3, "lr_gen": 1e-3, "beta1": 0.5, "d_penalty": 0.0, "d_input_noise": 0.0,
+                    "input_dropout": 0.0}, {}),
+    "all1e-4": ({"lr_recon": 1e-4, "lr_disc": 1e-4, "lr_gen": 1e-4, "beta1": 0.5, "d_penalty": 0.0,
+                 "d_input_noise": 0.0, "input_dropout": 0.0}, {}),
+    "b0.5-noise0.3": ({"lr_disc": 1e-3, "lr_gen": 1e-3, "beta1": 0.5, "d_penalty": 0.0, "d_input_noise": 0.3,
+                       "input_dropout": 0.0}, {}),
+    # beta1 0.9 and noise on D's inputs: the sweep's turning point
+    "b0.9-noise0.3": ({"lr_disc": 1e-3, "lr_gen": 1e-3, "beta1": 0.9, "d_penalty": 0.0, "d_input_noise": 0.3,
+                       "input_dropout": 0.0}, {}),
+    "b0.9-noise0.6": ({"lr_disc": 1e-3, "lr_gen": 1e-3, "beta1": 0.9, "d_penalty": 0.0, "d_input_noise": 0.6,
+                       "input_dropout": 0.0}, {}),
+    "b0.9-noise0.3-z10": ({"lr_disc": 1e-3, "lr_gen": 1e-3, "beta1": 0.9, "d_penalty": 0.0, "d_input_noise": 0.3,
+                           "input_dropout": 0.0}, {"latent_dim": 10}),
+    "gen2e-3-noise0.45": ({"lr_disc": 1e-3, "lr_gen": 2e-3, "beta1": 0.9, "d_penalty": 0.0, "d_input_noise": 0.45,
+                           "input_dropout": 0.0}, {}),
+    "noise0.3-rec3e-4": ({"lr_recon": 3e-4, "lr_disc": 1e-3, "lr_gen": 1e-3, "beta1": 0.9, "d_penalty": 0.0,
+                          "d_input_noise": 0.3, "input_dropout": 0.0}, {}),
+    # ... plus input dropout 0.2 (a denoising reconstruction): the kinds' recipe since this sweep
+    "noise0.3-drop0.2": ({"lr_disc": 1e-3, "lr_gen": 1e-3, "beta1": 0.9, "d_penalty": 0.0, "d_input_noise": 0.3,
+                          "input_dropout": 0.2}, {}),
+    "noise0.6-drop0.2": ({"lr_disc": 1e-3, "lr_gen": 1e-3, "beta1": 0.9, "d_penalty": 0.0, "d_input_noise": 0.6,
+                          "input_dropout": 0.2}, {}),
+    "noise0.3-drop0.2-z8": ({"lr_disc": 1e-3, "lr_gen": 1e-3, "beta1": 0.9, "d_penalty": 0.0, "d_input_noise": 0.3,
+                             "input_dropout": 0.2}, {"latent_dim": 8}),
+    "noise0.3-drop0.2-dsteps2": ({"lr_disc": 1e-3, "lr_gen": 1e-3, "beta1": 0.9, "d_penalty": 0.0,
+                                  "d_input_noise": 0.3, "input_dropout": 0.2, "disc_steps": 2}, {}),
 }
 
 

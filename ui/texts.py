@@ -111,7 +111,8 @@ HELP_BETA1 = (
 )
 HELP_WEIGHT_DECAY = "Decoupled weight decay (AdamW) of the reconstruction phase: 0 = none. Applies to the next run."
 HELP_INPUT_DROPOUT = (
-    "Share of input pixels set to zero in the reconstruction phase (a denoising autoencoder): 0 = none."
+    "Share of input pixels set to zero in the reconstruction phase (a denoising autoencoder): 0 = none. "
+    "Empty: the model's tuned value (0 for the plain AAE, 0.2 for the categorical AAE)."
 )
 HELP_LABEL_FRACTION = (
     "Share of each class's training digits whose label the model may read (semi-supervised runs; the paper "

@@ -34,8 +34,9 @@ def encode_for_reconstruction(tr: "Trainer", batch: Batch) -> EncoderOutput:
     """
     tr.scratch.pop("codes", None)  # the encoder is about to change: codes of an earlier phase are stale
     x_in = batch.x
-    if tr.config.input_dropout > 0:
-        keep = torch.rand(x_in.shape, generator=tr.generator, device=x_in.device) >= tr.config.input_dropout
+    p = tr.recipe.input_dropout  # TrainConfig.input_dropout, or the kind's or prior's recipe where that is None
+    if p > 0:
+        keep = torch.rand(x_in.shape, generator=tr.generator, device=x_in.device) >= p
         x_in = x_in * keep
     return tr.model.encoder(x_in, sample=True, generator=tr.generator)
 

@@ -57,6 +57,9 @@ class AdversarialRecipe:
     beta1: float        # Adam β1 of both adversarial optimisers
     d_penalty: float    # R1 gradient-penalty weight on D
     d_input_noise: float = 0.0   # std of the Gaussian noise added to everything D sees (prior samples and codes)
+    # share of input pixels the reconstruction phase zeroes (a denoising AE): part of a kind's recipe
+    # because the categorical AAE's clusters need it (benchmarks/categorical.py), the plain AAE's codes not
+    input_dropout: float = 0.0
 
 # Roles of an optimiser: which settings it takes (aae.train.Trainer builds them).
 RECONSTRUCTION, DISCRIMINATOR, GENERATOR = "reconstruction", "discriminator", "generator"

@@ -55,13 +55,20 @@ if TYPE_CHECKING:
 N_STYLE_ROWS = 10       # rows of the style/content grid (each row one style z, each column one y)
 N_MEMBERS = 8           # held-out digits shown beside each cluster head
 
-# The two games' settings (benchmarks/categorical.py; README, "Semi-supervised classification and
-# clustering"). With the plain AAE's lr 1e-3 the generator drives every q(y|x) to one vertex of the
-# simplex within 100 steps (30 clusters, mnist-5k: all 500 held-out digits in one cluster at step
-# 100 and still at step 1,000); the softmax then saturates and D_y's gradient cannot pull it back.
-# At lr 1e-4 the clusters in use grow instead (3 at step 100, 7 at step 300). No R1 penalty: D_y
-# must stay sharp at the simplex's vertices.
-CATEGORICAL_RECIPE = AdversarialRecipe(lr_disc=1e-4, lr_gen=1e-4, beta1=0.5, d_penalty=0.0)
+# The two games' settings (benchmarks/categorical.py's sweep; README, "Semi-supervised classification
+# and clustering"). 30 clusters on mnist-5k, seed 0, held-out error (clusters in use):
+#   lr 1e-4, β1 0.5, no noise (the recipe before the sweep)   80 % (6) at 300 steps, 74 % at 600
+#   lr 1e-3, β1 0.5, no noise                                  90 % (1): every q(y|x) at one vertex
+#   lr 1e-3, β1 0.5, D-input noise 0.3                         57 % (11) at 1,500 steps
+#   lr 1e-3, β1 0.9, D-input noise 0.3                         44 % (26) at 1,500, 43 % (28) at 2,000
+#   ... and input dropout 0.2 (a denoising reconstruction)     40 % (29) at 1,500, 31 % (30) at 2,000
+# β1 0.9 averages the generator's noisy push over many batches, so the digits do not all follow D_y's
+# first gradient to one vertex; the noise on D's inputs (the paper-era stabiliser) keeps D_y smooth
+# between the vertices, so a digit can still move from one cluster to another; the dropout makes the
+# trunk's features robust, which is what the clusters are cut from. Lowering the reconstruction's lr
+# instead (3e-4, or 1e-4 everywhere) leaves y unused: the decoder learns to do without it. No R1 penalty.
+CATEGORICAL_RECIPE = AdversarialRecipe(lr_disc=1e-3, lr_gen=1e-3, beta1=0.9, d_penalty=0.0, d_input_noise=0.3,
+                                       input_dropout=0.2)
 
 
 @dataclass
@@ -199,7 +206,7 @@ def one_hot_samples(tr: "Trainer", n: int) -> torch.Tensor:
 def reconstruction(tr: "Trainer", batch: Batch) -> dict[str, float]:
     """Phase 1: encoder + decoder minimise L_rec(x, decoder(q(y|x), z)) (``losses.reconstruction_loss``)."""
     tr.scratch.pop("heads", None)  # the encoder is about to change: an earlier phase's outputs are stale
-    out = encode_for_reconstruction(tr, batch)  # with TrainConfig.input_dropout, a denoising AE
+    out = encode_for_reconstruction(tr, batch)  # with the recipe's input dropout, a denoising AE
     rec = losses.reconstruction_loss(tr.model.decoder(tr.model.decoder_input(out.y, out.z)), batch.x)
     metrics = {"recon": rec.item()}
     loss = rec
