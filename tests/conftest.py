@@ -52,6 +52,9 @@ def _isolated_folders(shared_data_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("AAE_SAVE_DIR", str(tmp_path / "saved"))
     monkeypatch.delenv("AAE_CHECKPOINT_DIRS", raising=False)
     monkeypatch.delenv("AAE_MAX_RUNNING", raising=False)
+    # AppTest runs train in threads (a worker process costs seconds to start); the browser tests'
+    # server keeps the dashboard's default, a worker process per run (tests/test_job_proxy.py)
+    monkeypatch.setenv("AAE_JOB_WORKERS", "thread")
 
 
 # ------------------------------------------------------------------------------------ AppTest

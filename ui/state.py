@@ -361,10 +361,19 @@ def _warm_up() -> None:
 def registry() -> JobRegistry:
     """The process-wide job registry. ``$AAE_MAX_RUNNING`` overrides how many runs train at once
     (default: one per GPU, or cores − 1 on a CPU); ``$AAE_IDLE_PAUSE`` the seconds after which a run
-    nobody looks at is paused (default ``IDLE_PAUSE_S``)."""
+    nobody looks at is paused (default ``IDLE_PAUSE_S``); ``$AAE_JOB_WORKERS`` where runs train:
+    ``process`` (default: a worker process each, so that watchers' page reruns never take the
+    interpreter from training; benchmarks/watchers.py) or ``thread`` (less memory per run: a worker
+    holds its own torch, about 0.4 GB); ``$AAE_SPARE_WORKERS`` how many workers wait started ahead
+    (default 1: Start never waits for an interpreter and the torch import)."""
     _leave_a_core_for_the_ui()
     threading.Thread(target=_warm_up, name="aae-warm-up", daemon=True).start()
-    kwargs: dict[str, Any] = {"autosave_dir": runs_dir(), "idle_pause": IDLE_PAUSE_S}
+    workers = os.environ.get("AAE_JOB_WORKERS", "").strip() or "process"
+    kwargs: dict[str, Any] = {"autosave_dir": runs_dir(), "idle_pause": IDLE_PAUSE_S, "workers": workers}
+    if workers == "process":
+        from aae.jobs.proxy import prestart
+        spares = _env_number("AAE_SPARE_WORKERS")
+        prestart(1 if spares is None else spares)
     if (cap := _env_number("AAE_MAX_RUNNING")) is not None:
         kwargs["max_running"] = cap
     if (idle := _env_number("AAE_IDLE_PAUSE", float)) is not None:
