@@ -36,7 +36,7 @@ AUTOSAVE_EVERY_S = 30.0           # a crash loses at most this much training (+ 
 GOOD_WEIGHTS_EVERY = 25           # steps between in-memory copies of healthy weights (restored on a blow-up)
 
 # The shipped checkpoints: 2-D small models on mnist-5k (see checkpoints/README.md).
-PRETRAINED: dict[str, tuple] = {  # name -> (kind, prior[, {"model": {...}, "train": {...}} overrides])
+PRETRAINED: dict[str, tuple] = {  # name -> (kind, prior[, {"model": {...}, "train": {...}, "steps": N} overrides])
     **{f"aae-{name}": ("aae", name) for name in PRIORS},
     "ae": ("ae", "gaussian"),
     "vae-gaussian": ("vae", "gaussian"),
@@ -44,6 +44,11 @@ PRETRAINED: dict[str, tuple] = {  # name -> (kind, prior[, {"model": {...}, "tra
     "labelled-aae-mog10": ("labelled_aae", "mog10"),
     "labelled-aae-swiss_roll": ("labelled_aae", "swiss_roll"),
     "supervised-aae": ("supervised_aae", "gaussian"),
+    # the categorical AAE (§5-§6): 100 labelled digits (10 per class) with its NN baseline; 30 clusters.
+    # "steps": their own budget, the benchmark's (benchmarks/categorical.py; README)
+    "semi-supervised-100": ("semi_supervised", "gaussian",
+                            {"model": {"n_classes": 10}, "train": {"label_fraction": 100 / 4500}, "steps": 2000}),
+    "clustering-30": ("clustering", "gaussian", {"model": {"n_classes": 30}, "steps": 3000}),
 }
 CLASSIFIER_NAME = "digit-classifier"  # scores decoded samples on the Compare page (aae.classifier)
 PRETRAIN_STEPS = 6000  # ≈ 130 epochs of mnist-5k: every prior's fit ratio has settled by then
@@ -143,7 +148,8 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--shipped", action="store_true",
                        help="replace the shipped checkpoints in the repository's checkpoints/ folder")
     pt.add_argument("--overwrite", action="store_true", help="replace existing checkpoints in --out")
-    pt.add_argument("--steps", type=int, default=PRETRAIN_STEPS)
+    pt.add_argument("--steps", type=int, default=None,
+                    help=f"training steps of each model (default: its own budget, else {PRETRAIN_STEPS:,})")
     pt.add_argument("--only", nargs="+", choices=[*PRETRAINED, CLASSIFIER_NAME], default=None)
     pt.add_argument("--device", default="auto")
     pt.add_argument("--no-progress", action="store_true")
@@ -432,7 +438,8 @@ def _cmd_eval(a: argparse.Namespace) -> int:
 
 def _cmd_pretrain(a: argparse.Namespace) -> int:
     from .checkpoints import SHIPPED_DIR, prepare_save_target, save_checkpoint, save_root
-    _check_steps(a.steps)
+    if a.steps is not None:
+        _check_steps(a.steps)
     if a.out is not None and a.out.strip() == "":
         raise UsageError("--out must not be empty (leave it out for the default)")
     out = SHIPPED_DIR if a.shipped else Path(a.out) if a.out is not None else save_root() / "pretrained"
@@ -447,13 +454,14 @@ def _cmd_pretrain(a: argparse.Namespace) -> int:
             continue
         kind, prior, *more = PRETRAINED[name]
         over = more[0] if more else {}
+        steps = a.steps if a.steps is not None else over.get("steps", PRETRAIN_STEPS)
         config = RunConfig(prior=PriorConfig(name=prior), model=ModelConfig(kind=kind, **over.get("model", {})),
                            train=TrainConfig(device=a.device, **over.get("train", {})))
-        model, _, _, metrics = train_run(config, a.steps, desc=name, quiet=a.no_progress,
+        model, _, _, metrics = train_run(config, steps, desc=name, quiet=a.no_progress,
                                          keep_best=get_kind(kind).adversarial)
-        path = save_checkpoint(out / name, model, config, step=a.steps, metrics=metrics, dtype=PRETRAIN_DTYPE,
+        path = save_checkpoint(out / name, model, config, step=steps, metrics=metrics, dtype=PRETRAIN_DTYPE,
                                description=f"{get_kind(kind).display_name}, {PRIORS[prior].display_name} prior, "
-                                           f"{a.steps} steps on mnist-5k",
+                                           f"{steps} steps on mnist-5k",
                                overwrite=a.overwrite or a.shipped, allow_shipped=a.shipped)
         print(f"{name}: " + ", ".join(f"{k} {v:.3f}" for k, v in metrics.items()) + f" -> {path}")
     return 0
