@@ -18,5 +18,6 @@ if job is None:
 
 snap = state.run_snapshot(job)
 widgets.run_banner(snap)
-widgets.phase_strip(snap)
-lv.labelled_live(job)
+if not presenter.presenting():      # presenter mode: beside the scatter (lv.labelled_live)
+    widgets.phase_strip(snap)
+lv.labelled_live(job, snap)

@@ -20,9 +20,19 @@ if job is None:
     st.stop()
 
 widgets.run_banner(snap)
-strip, network = st.columns([1.4, 1], vertical_alignment="center")
-with strip:
+
+
+def phases_and_network() -> None:
     widgets.phase_strip(snap)
-with network:
     diagram.run_diagram(snap)
-widgets.train_live_view(job)
+
+
+if presenter.presenting():      # 1280 × 720: the scatter from the top of the page, the phases beside it
+    widgets.train_live_view(job, beside=phases_and_network)
+else:
+    strip, network = st.columns([1.4, 1], vertical_alignment="center")
+    with strip:
+        widgets.phase_strip(snap)
+    with network:
+        diagram.run_diagram(snap)
+    widgets.train_live_view(job)

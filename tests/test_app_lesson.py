@@ -218,3 +218,42 @@ def test_the_diagram_lights_the_parts_of_the_phase_just_run():
     assert 'data-part="decoder"' in svg and 'class="aae-part lit" data-part="decoder"' not in svg
     # a plain autoencoder has no discriminator to draw
     assert 'data-part="discriminator"' not in diagram.svg("ae", "reconstruction", "reconstruction")
+
+
+def test_a_steps_button_pauses_the_runs_of_earlier_steps_even_one_it_replaced(app_test):
+    """Steps 3 and 4 both use the Train page: step 4's run replaces step 3's there, and step 3's
+    must not keep training (the server trains few runs at once: later steps would queue)."""
+    at = _lesson(app_test, {"step": "3"})
+    at.button(key="lesson_go").click().run()
+    first = state.registry().get(at.session_state[state.TRAIN.session_key])
+    at.query_params["step"] = "4"
+    at.switch_page("pages/lesson.py").run()
+    assert at.subheader[0].value.startswith("4 · ")
+    at.button(key="lesson_go").click().run()
+    _assert_clean(at)
+    second = state.registry().get(at.session_state[state.TRAIN.session_key])
+    assert second.id != first.id
+    assert first.wait_for(lambda s: s.status == "paused", timeout=120).status == "paused"
+
+
+@pytest.mark.parametrize("page, name", [("pages/train.py", "NO_RUN"), ("pages/semi_supervised.py", "SEMI_NO_RUN"),
+                                        ("pages/labelled.py", "LABELLED_NO_RUN")])
+def test_presenter_modes_empty_state_points_to_run_controls_not_the_sidebar(app_test, page, name):
+    at = app_test(query={"present": "1"})
+    at.switch_page(page).run()
+    _assert_clean(at)
+    shown = "\n".join(i.value for i in at.info)
+    assert texts.NO_RUN_PRESENTING[name] in shown and texts.text(name) not in shown
+    assert "sidebar" not in shown
+    at.button(key="aae_present_exit").click().run()
+    assert texts.text(name) in "\n".join(i.value for i in at.info)
+
+
+def test_an_address_without_its_step_keeps_the_sessions_step(app_test):
+    """The navigation's link to the Lesson has no ?step=: the teacher comes back to their step."""
+    at = _lesson(app_test, {"step": "5"})
+    del at.query_params["step"]
+    at.run()
+    _assert_clean(at)
+    assert at.subheader[0].value.startswith("5 · ")
+    assert _param(at, "step") == "5"

@@ -17,7 +17,7 @@ from aae.config import ConfigError, DataConfig, ModelConfig, PriorConfig, RunCon
 from aae.data import DatasetUnavailable, load_dataset
 from aae.jobs import Snapshot
 from aae.kinds.categorical import classify_with_weights
-from ui import charts, controls, live, state, texts
+from ui import charts, controls, live, presenter, state, texts
 
 ERROR_COLORS = {"test_error": "#1f77b4", "baseline_error": "#d62728"}
 MAP_SIZE = 340          # px, each 2-D map of the reduction page
@@ -268,6 +268,13 @@ def clustering_live(job) -> None:
         st.markdown(f"**{texts.HEADS_TITLE}**")
         heads_grid(snap.view, name="heads")
 
+    if presenter.presenting():      # 1280 × 720: the heads beside the error, not below it
+        left, right = st.columns(2, gap="large")
+        with left:
+            live.live_view(job, fast)
+        with right:
+            live.live_view(job, slow, every=live.DETAIL_REFRESH_S, idle_watch=False)
+        return
     live.live_view(job, fast)
     live.live_view(job, slow, every=live.DETAIL_REFRESH_S, idle_watch=False)
 

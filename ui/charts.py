@@ -53,6 +53,8 @@ D_CELL_OVERLAP = 0.15            # … each reaching this fraction of a cell int
 D_MAP_ALPHA = 0.9                # the D(z) colours, as if drawn at 90 % over white
 LATENT_SIZE = 420                # px, the square q(z) plot (fits a 1280-px screen with the sidebar open)
 LATENT_SIZE_WITH_MARGINALS = 360
+PRESENT_LATENT_SIZE = 380        # presenter mode at 1280 × 720: the plot, its legend and axes below the top bar
+PRESENT_LATENT_SIZE_WITH_MARGINALS = 320
 MARGINAL_SIZE = 64               # px, height of the top / width of the right marginal histogram
 MARGINAL_BINS = 40
 CURVE_HEIGHT = 150               # px per curve chart, title and axis included
@@ -358,9 +360,10 @@ def latent_spec(snap, layers: Layers, class_names: tuple[str, ...] | None = None
         # dot where it is now (drawn under the dots)
         ghost_colour = {**colour, "legend": None}
         main_layers += [
-            {"data": {"name": "ghosts"}, "mark": {"type": "rule", "strokeWidth": 1.2, "opacity": 0.55, "clip": True},
+            {"name": "ghost_trails", "data": {"name": "ghosts"},       # named: tests and scripts find the marks
+             "mark": {"type": "rule", "strokeWidth": 1.2, "opacity": 0.55, "clip": True},
              "encoding": {"x": x, "y": y, "x2": {"field": "to1"}, "y2": {"field": "to2"}, "color": ghost_colour}},
-            {"data": {"name": "ghosts"}, "mark": {"type": "point", "shape": "circle", "filled": False,
+            {"name": "ghost_rings", "data": {"name": "ghosts"}, "mark": {"type": "point", "shape": "circle", "filled": False,
                                                   "size": POINT_SIZE, "strokeWidth": 1, "opacity": 0.5, "clip": True},
              "encoding": {"x": x, "y": y, "color": ghost_colour}},
         ]

@@ -25,7 +25,7 @@ from aae.jobs import Snapshot, TrainingJob
 from aae.metrics import reconstruction_nats
 from aae.priors import PRIORS, make_prior
 from aae.kinds import get_kind
-from ui import charts, controls, live, setup, state, texts, widgets
+from ui import charts, controls, live, presenter, setup, state, texts, widgets
 from ui.components import latent_pad
 
 KINDS = ("ae", "vae", "aae")
@@ -33,6 +33,7 @@ PRIMARY = "aae"                  # the job's primary model: the one that must be
 LIVE_REFRESH_S = 0.5             # three scatters + table: twice a second while training
 PROBE_REFRESH_S = 2.0            # decoders change at most every 2 s (JobOptions.weights_interval)
 PANEL_SIZE = 236                 # px, each panel's square plot area (three fit a 1400-px screen's main column)
+PRESENT_PANEL_SIZE = 250         # presenter mode (no sidebar, 1280 × 720): three across, the table below them
 HEADER_HEIGHT = 84               # title + a two-line blurb above each panel
 PAD_HEIGHT = 330
 PROBE_SCALE = 5                  # 28 px digits shown as 140 px
@@ -170,24 +171,33 @@ def _prior_name(prior: str) -> str:
 
 
 def panels(snap: Snapshot) -> None:
-    """The status line, one latent scatter per model on shared axes, the legend and the table."""
-    with st.container(key="cmp_status"):
+    """The status line, one latent scatter per model on shared axes, the legend and the table
+    (in presenter mode the legend shares the status line's row: the table fits on a 720-px screen)."""
+    info = DATASETS.get(snap.config.data.name)
+    names = info.class_names if info else tuple(str(k) for k in range(10))
+    presenting = presenter.presenting()
+    status, legend = st.columns([1, 1.2], vertical_alignment="center") if presenting else (st.container(), None)
+    with status, st.container(key="cmp_status"):
         st.markdown(live.status_line(snap, per_step=texts.CMP_PER_STEP))
         widgets.details(snap)
     live.queued_notice(snap)
     if not snap.models:
         st.info(texts.LOADING)
         return
-    info = DATASETS.get(snap.config.data.name)
-    names = info.class_names if info else tuple(str(k) for k in range(10))
+    if legend is not None:
+        with legend:
+            _legend(names)
     bounds = shared_bounds(snap)
     cols = st.columns(len(KINDS), gap="medium")
     for col, kind in zip(cols, KINDS):
         view = snap.models.get(kind)
         with col, st.container(key=f"cmp_panel_{kind}"):
-            with st.container(height=HEADER_HEIGHT, border=False):   # same height: the plots line up
+            if presenting:               # the title only: the blurbs are the intro's words again
                 st.markdown(f"**{texts.COMPARE_MODEL_TITLES[kind]}**")
-                st.caption(texts.COMPARE_MODEL_BLURBS[kind])
+            else:
+                with st.container(height=HEADER_HEIGHT, border=False):   # same height: the plots line up
+                    st.markdown(f"**{texts.COMPARE_MODEL_TITLES[kind]}**")
+                    st.caption(texts.COMPARE_MODEL_BLURBS[kind])
             if view is None or view.codes is None:
                 st.info(texts.LOADING)
             elif view.unavailable:
@@ -199,8 +209,10 @@ def panels(snap: Snapshot) -> None:
                          width=150, caption=texts.CMP_SITS_OUT_CAPTION[lacks])
             else:
                 charts.latent_chart(snap, charts.Layers(prior=True), key=f"cmp_plot_{kind}", class_names=names,
-                                    model=kind, bounds=bounds, size=PANEL_SIZE, legend=False)
-    _legend(names)
+                                    model=kind, bounds=bounds, size=PRESENT_PANEL_SIZE if presenting else PANEL_SIZE,
+                                    legend=False)
+    if legend is None:
+        _legend(names)
     metrics_table(snap)
 
 

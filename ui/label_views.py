@@ -23,7 +23,7 @@ from aae.jobs import Snapshot, TrainingJob
 from aae.kinds.labelled import component_walk, own_component_rate, roll_walk
 from aae.kinds.supervised import N_DIGITS, fold_digit, style_grid_from_weights
 from aae.priors import make_prior
-from ui import charts, controls, live, state, texts, widgets
+from ui import charts, controls, live, presenter, state, texts, widgets
 from ui.components import draw_canvas, latent_pad
 
 DATASET = "mnist-5k"
@@ -111,15 +111,21 @@ def labelled_numbers(snap: Snapshot) -> None:
         st.metric(texts.REFEREE_LABEL, _percent(snap.referee_smooth), help=texts.HELP_REFEREE_LABELLED)
 
 
-def labelled_scatter(snap: Snapshot) -> None:
+def labelled_scatter(snap: Snapshot, numbers: bool = True) -> None:
     if live.waiting_notice(snap):
         return
-    labelled_numbers(snap)
+    if numbers:
+        labelled_numbers(snap)
     chosen = st.pills("Layers on the plot", charts.LAYERS, selection_mode="multi", key=state.K.LAYERS,
                       help=texts.HELP_LAYERS)
     layers = dataclasses.replace(charts.Layers.from_names(chosen), components=True)
     with st.container(key="aae_latent"):
-        charts.latent_chart(snap, layers, key="labelled_latent", class_names=widgets.class_names(snap))
+        charts.latent_chart(snap, layers, key="labelled_latent", class_names=widgets.class_names(snap),
+                            size=widgets.presented_latent_size(layers))
+
+
+def labelled_scatter_only(snap: Snapshot) -> None:
+    labelled_scatter(snap, numbers=False)
 
 
 def walk_images(weights, prior) -> tuple[np.ndarray, int, str] | None:
@@ -149,9 +155,17 @@ def labelled_walks(snap: Snapshot) -> None:
     st.caption(texts.WALK_PETALS_CAPTION if kind == "petals" else texts.WALK_ROLL_CAPTION)
 
 
-def labelled_live(job: TrainingJob) -> None:
+def labelled_live(job: TrainingJob, snap: Snapshot) -> None:
     """The label page's live part: the scatter and numbers fast, the walks at the detail pace."""
     left, right = st.columns([1.3, 1], gap="large")
+    if presenter.presenting():      # 1280 × 720: the scatter from the top, the phases and numbers beside it
+        with left:
+            live.live_view(job, labelled_scatter_only)
+        with right:
+            widgets.phase_strip(snap)
+            live.live_view(job, labelled_numbers, idle_watch=False)
+            live.live_view(job, labelled_walks, every=live.DETAIL_REFRESH_S, idle_watch=False)
+        return
     with left:
         live.live_view(job, labelled_scatter)
     with right:

@@ -215,19 +215,40 @@ def step_link(n: int) -> str:
 # ==================================================================================== the page
 
 _SWITCH = state.key("aae", "lesson", "switch")     # the page a step's button opens (set by its callback)
+_STEP = state.key("aae", "lesson", "step")         # the step this session is on
 
 
 def _go(n: int) -> None:
+    st.session_state[_STEP] = n
     state.set_lesson_step(n)
 
 
+def _jump(key: str, total: int) -> None:
+    """The step menu's choice. Keyed per language: when the labels change language, Streamlit was
+    seen to hand the old label (a string) to the widget's callback instead of its step number."""
+    n = st.session_state.get(key)
+    if isinstance(n, int) and 1 <= n <= total:
+        _go(n)
+
+
+def current_step(total: int) -> int:
+    """The step from the URL; when the URL has none (the navigation's link to the Lesson), the one
+    this session was on, so a teacher coming back from a step's page finds the step again."""
+    remembered = st.session_state.get(_STEP)
+    if state.url_value(state.STEP_PARAM) is None and isinstance(remembered, int):
+        return min(max(remembered, 1), total)
+    return state.lesson_step(total)
+
+
 def _pause_other_runs() -> None:
-    """Pause the runs this browser controls on other pages: the server trains few runs at once, and
-    the step about to start one must not wait in the queue behind the previous step's run."""
+    """Pause the runs this browser controls: the server trains few runs at once, and the step about
+    to start one must not wait in the queue behind an earlier step's run, whether that one is still
+    shown on its page or was replaced there by a later step's (step 4's run replaces step 3's)."""
     for slot in state.SLOTS.values():
-        job = state.current_job(slot)
-        if job is not None and state.controls(job.id) and job.peek().status in (RUNNING, QUEUED, LOADING):
-            job.pause()
+        shown = state.current_job(slot)
+        for job in ([shown] if shown is not None else []) + state.started_here(slot):
+            if state.controls(job.id) and job.peek().status in (RUNNING, QUEUED, LOADING):
+                job.pause()
 
 
 def _press(n: int, name: str) -> None:
@@ -244,8 +265,8 @@ def page() -> None:
     """The Lesson page: the step from the URL, its paragraph, button, what to look for and question,
     and the step navigation."""
     shown = steps()
-    n = state.lesson_step(len(shown))
-    state.set_lesson_step(n)
+    n = current_step(len(shown))
+    _go(n)
     step = shown[n - 1]
     nav = st.columns([1, 3, 1], vertical_alignment="center")
     with nav[0]:
@@ -254,8 +275,9 @@ def page() -> None:
     with nav[1]:
         labels = {i + 1: f"{i + 1} · {title(s)}" for i, s in enumerate(shown)}
         st.selectbox(texts.LESSON_STEP_OF.format(n=n, total=len(shown)), list(labels), index=n - 1,
-                     format_func=labels.get, key=f"lesson_jump_{n}", help=texts.HELP_LESSON_STEP,
-                     on_change=lambda: _go(st.session_state[f"lesson_jump_{n}"]), label_visibility="collapsed")
+                     format_func=labels.get, key=(jump := f"lesson_jump_{n}_{texts.current_language()}"),
+                     help=texts.HELP_LESSON_STEP, on_change=_jump, args=(jump, len(shown)),
+                     label_visibility="collapsed")
     with nav[2]:
         st.button(texts.LESSON_NEXT, icon=":material/arrow_forward:", key="lesson_next", width="stretch",
                   disabled=n == len(shown), on_click=_go, args=(n + 1,), type="primary")

@@ -18,8 +18,10 @@ FONT_SCALE = 1.4            # the issue's "at least 1.4×", on text, captions, b
 # Streamlit 1.67's own test ids; the intro and status blocks are keyed containers (``st-key-…``).
 PRESENTER_CSS = f"""<style>
 section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"],
-header[data-testid="stHeader"], .st-key-aae_intro {{display:none !important}}
+header[data-testid="stHeader"], .st-key-aae_intro, .st-key-aae_objective,
+.st-key-aae_phase_hint, .st-key-aae_details {{display:none !important}}
 [data-testid="stMainBlockContainer"] {{padding:.6rem 1.4rem 1rem !important; max-width:100% !important}}
+[data-testid="stMain"] [data-testid="stVerticalBlock"] {{gap:.6rem}}
 [data-testid="stMain"] [data-testid="stMarkdownContainer"] p,
 [data-testid="stMain"] [data-testid="stMarkdownContainer"] li,
 [data-testid="stPopoverBody"] [data-testid="stMarkdownContainer"] p, [data-testid="stPopoverBody"] li
@@ -53,17 +55,26 @@ def no_run(name: str) -> str:
 def _leave() -> None:
     state.assign(state.K.PRESENT, False)
 
+_CONTROLS_SLOT = "_aae_present_controls_slot"     # session state: this script run's place for Run controls
+
 def top_bar() -> None:
-    """In presenter mode, the glossary and the way out, at the top of every page (no sidebar)."""
+    """In presenter mode, one row at the top of every page (no sidebar): the glossary, the page's
+    **Run controls** (``panel``; pages without controls leave it empty) and the way out."""
     if not presenting():
         return
-    with st.container(key="aae_present_bar", horizontal=True, horizontal_alignment="right"):
+    with st.container(key="aae_present_bar", horizontal=True, horizontal_alignment="right",
+                      vertical_alignment="center"):
         glossary.glossary(key="aae_glossary_top", width="content")
+        st.session_state[_CONTROLS_SLOT] = st.container(key="aae_present_controls", width="content")
+        st.space("stretch")
         st.button(texts.PRESENT_EXIT, icon=":material/fullscreen_exit:", key="aae_present_exit", on_click=_leave)
 
 def panel():
     """Where a page draws its sidebar content: the sidebar, or in presenter mode one **Run
-    controls** popover in the main area (keyed ``aae_present_controls``)."""
+    controls** popover in the top bar, beside the glossary (keyed ``aae_present_controls``)."""
     if not presenting():
         return st.sidebar
-    return st.container(key="aae_present_controls").popover(texts.PRESENT_CONTROLS, icon=":material/tune:")
+    slot = st.session_state.get(_CONTROLS_SLOT)
+    if slot is None:                       # a page run without the frame's top bar
+        slot = st.container(key="aae_present_controls")
+    return slot.popover(texts.PRESENT_CONTROLS, icon=":material/tune:")

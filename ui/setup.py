@@ -351,13 +351,12 @@ def number(name: str, where=st) -> None:
 
 
 def advanced_settings() -> None:
-    """Every training setting of the table, two to a row (they apply to the next run)."""
+    """Every training setting of the table, one to a row (they apply to the next run): two to a
+    row, half a sidebar is too narrow for "LR reconstruction" and its placeholder."""
     st.caption(texts.SETUP_ADVANCED)
-    shown = [f for f in TRAIN_FIELDS if f.advanced]
-    for i in range(0, len(shown), 2):
-        cols = st.columns(2)
-        for f, col in zip(shown[i:i + 2], cols):
-            number(f.name, col)
+    for f in TRAIN_FIELDS:
+        if f.advanced:
+            number(f.name)
 
 
 def run_setup(kind: str = "aae") -> None:

@@ -77,7 +77,7 @@ HELP_PRESET = (
     "paper: 784-1000-1000-2 as in Makhzani et al. (about 4× slower). Applies to the next run."
 )
 HELP_START_FROM = (
-    "Random weights start from scratch. A checkpoint continues training a saved model "
+    "From scratch: random weights. A checkpoint continues training a saved model "
     "(its dataset and network size come from the checkpoint; the prior is the one chosen above)."
 )
 HELP_LR_RECON = "Adam learning rate of the reconstruction phase (encoder + decoder). Applies to the next run."
@@ -152,7 +152,7 @@ DATASET_DOWNLOADING = "Downloading {name}…"
 DATASET_READY = "{name} is ready."
 PRESET_SMALL = "Fast: the teaching default."
 PRESET_PAPER = "The paper's size: slower on a CPU."
-RANDOM_WEIGHTS = "Random weights (from scratch)"
+RANDOM_WEIGHTS = "From scratch"
 NO_SAVED_CHECKPOINTS = "No saved {kind} checkpoints yet: shipped ones live in `checkpoints/`, saved ones in `{folder}`."
 CONTINUES_CHECKPOINT = "Continues training that model, with its own settings below."
 AUTO_PLACEHOLDER = "auto (per prior)"       # a field left empty: the prior's recipe decides
@@ -245,6 +245,9 @@ PHASE_TITLES = {
     "reconstruction": "Reconstruction",
     "discriminator": "Discriminator",
     "generator": "Generator",
+    "discriminators": "Discriminators",        # the categorical AAE's phases (paper §5-§7)
+    "classification": "Classification",
+    "baseline": "Baseline",
 }
 PHASE_JUST_RAN = {
     "reconstruction": (
@@ -259,12 +262,18 @@ PHASE_JUST_RAN = {
         "The encoder, acting as the generator, took one step to make D call its codes 'prior': the codes "
         "moved along the generator-push arrows, towards regions D believes are p(z)."
     ),
+    "discriminators": (
+        "The two discriminators took one step: D_y learns to tell one-hot samples from the encoder's guesses q(y|x), "
+        "D_z samples of p(z) from the style codes. The codes did not move."
+    ),
+    "classification": "The encoder's guess q(y|x) took one step towards the true digits of a labelled mini-batch.",
+    "baseline": (
+        "The baseline, the same network trained on the labelled digits alone, took one step (it never touches the AAE)."
+    ),
 }
-PHASE_NEXT = {
-    "reconstruction": "Next: a new batch starts with the reconstruction phase.",
-    "discriminator": "Next: the discriminator phase of this batch.",
-    "generator": "Next: the generator phase, which completes this batch (the step counter then rises).",
-}
+PHASE_NEXT_BATCH = "Next: a new batch starts with the {phase} phase."
+PHASE_NEXT_MID = "Next: the {phase} phase of this batch."
+PHASE_NEXT_LAST = "Next: the {phase} phase, which completes this batch (the step counter then rises)."
 
 # --------------------------------------------------------------------------------------- live view
 
@@ -330,7 +339,7 @@ PHASE_HEADING = "**{i} · {phase} phase** — {what}"
 ONE_BATCH = "One batch ="
 PHASE_DONE = "**{phase} phase just ran.** {what}"
 RUNNING_PHASES = (
-    "Training runs all three phases on every batch. Pause, then use **Next phase** to run them one at a time "
+    "Training runs all {n} phases on every batch. Pause, then use **Next phase** to run them one at a time "
     "(dashed box = the phase that runs next)."
 )
 PAUSED_PHASES = "Paused. **Next phase** runs the {phase} phase alone; **Step one batch** runs what is left of the batch."
@@ -1000,6 +1009,10 @@ NO_RUN_PRESENTING = {       # each page's empty-state text (texts.<key>) as pres
         "No run yet. Open **Run controls** at the top, choose p(z) and the labelled share, then press **Start training**."
     ),
     "STYLE_NO_RUN": "No run yet. Open **Run controls** at the top, choose the style size and press **Start training**.",
+    "NO_COMPARE_RUN": (
+        "No comparison yet. Open **Run controls** at the top and press **Train all three** to train an AE, a VAE and "
+        "an AAE live, side by side — or **Shipped models** to start from the pretrained checkpoints at once."
+    ),
 }
 
 # --------------------------------------------------------------------------------------- glossary

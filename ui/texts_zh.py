@@ -69,7 +69,7 @@ HELP_PRESET = (
     "的论文相同（约慢 4 倍）。对下一次训练生效。"
 )
 HELP_START_FROM = (
-    "“随机权重”表示从头训练。选择一个检查点则继续训练已保存的模型（数据集和网络大小取自检查点，先验用上面选的）。"
+    "“从头训练”：随机权重。选择一个检查点则继续训练已保存的模型（数据集和网络大小取自检查点，先验用上面选的）。"
 )
 HELP_LR_RECON = "重构阶段（编码器 + 解码器）的 Adam 学习率。对下一次训练生效。"
 HELP_LR_DISC = (
@@ -134,7 +134,7 @@ DATASET_DOWNLOADING = "正在下载 {name}……"
 DATASET_READY = "{name} 已就绪。"
 PRESET_SMALL = "快：教学默认。"
 PRESET_PAPER = "论文的大小：在 CPU 上较慢。"
-RANDOM_WEIGHTS = "随机权重（从头训练）"
+RANDOM_WEIGHTS = "从头训练"
 NO_SAVED_CHECKPOINTS = "还没有保存的 {kind} 检查点：随附的在 `checkpoints/` 里，保存的在 `{folder}` 里。"
 CONTINUES_CHECKPOINT = "继续训练那个模型，使用它自己的设置（见下方）。"
 AUTO_PLACEHOLDER = "自动（按先验）"
@@ -212,6 +212,9 @@ PHASE_TITLES = {
     "reconstruction": "重构",
     "discriminator": "判别器",
     "generator": "生成器",
+    "discriminators": "两个判别器",
+    "classification": "分类",
+    "baseline": "基线",
 }
 PHASE_JUST_RAN = {
     "reconstruction": (
@@ -225,12 +228,15 @@ PHASE_JUST_RAN = {
         "编码器充当生成器走了一步，想让判别器把它的编码当成“先验”：编码沿着生成器推力的箭头，移向判别器认为属于 p(z) "
         "的区域。"
     ),
+    "discriminators": (
+        "两个判别器走了一步：D_y 学习区分 one-hot 样本与编码器的猜测 q(y|x)，D_z 学习区分 p(z) 的样本与风格编码。编码没有移动。"
+    ),
+    "classification": "编码器的猜测 q(y|x) 朝一个带标签小批次的真实数字走了一步。",
+    "baseline": "基线（只用带标签数字训练的同样网络）走了一步（它从不影响对抗自编码器）。",
 }
-PHASE_NEXT = {
-    "reconstruction": "下一步：新的一批从重构阶段开始。",
-    "discriminator": "下一步：这一批的判别器阶段。",
-    "generator": "下一步：生成器阶段，它完成这一批（随后步数加一）。",
-}
+PHASE_NEXT_BATCH = "下一步：新的一批从{phase}阶段开始。"
+PHASE_NEXT_MID = "下一步：这一批的{phase}阶段。"
+PHASE_NEXT_LAST = "下一步：{phase}阶段，它完成这一批（随后步数加一）。"
 
 # --------------------------------------------------------------------------------------- live view
 
@@ -272,7 +278,7 @@ GOOD_LOOKS_LIKE_TAB = "好的结果是什么样子"
 PHASE_HEADING = "**{i} · {phase}阶段** — {what}"
 ONE_BATCH = "一批 ="
 PHASE_DONE = "**刚刚运行了{phase}阶段。** {what}"
-RUNNING_PHASES = "训练时每一批都运行全部三个阶段。先暂停，再用 **下一阶段** 逐个运行它们（虚线框 = 下一个要运行的阶段）。"
+RUNNING_PHASES = "训练时每一批都运行全部 {n} 个阶段。先暂停，再用 **下一阶段** 逐个运行它们（虚线框 = 下一个要运行的阶段）。"
 PAUSED_PHASES = "已暂停。**下一阶段** 只运行{phase}阶段；**单步一批** 运行这一批剩下的部分。"
 LAYERS_LABEL = "图上的图层"
 METRIC_STEP = "步数"
@@ -869,6 +875,7 @@ NO_RUN_PRESENTING = {
     "REDUCTION_NO_RUN": "还没有训练。打开顶部的 **训练控制**，选择变体，然后按 **开始训练**。",
     "LABELLED_NO_RUN": "还没有训练。打开顶部的 **训练控制**，选择 p(z) 和带标签比例，然后按 **开始训练**。",
     "STYLE_NO_RUN": "还没有训练。打开顶部的 **训练控制**，选择风格编码的大小，然后按 **开始训练**。",
+    "NO_COMPARE_RUN": "还没有对比。打开顶部的 **训练控制**，按 **三个一起训练** 实时并排训练 AE、VAE 和 AAE；或按 **随附模型** 立即从预训练的检查点开始。",
 }
 PRESENT_EXIT = "退出演示模式"
 

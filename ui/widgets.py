@@ -99,7 +99,7 @@ def explanations(snap: Snapshot | None) -> None:
         kind, prior, train = snap.config.model.kind, snap.config.prior.name, snap.config.train
     else:
         kind, prior, train = "aae", setup.get("prior"), _train_or_default()
-    with st.expander(texts.OBJECTIVE_TITLE, icon=":material/functions:"):
+    with st.container(key="aae_objective"), st.expander(texts.OBJECTIVE_TITLE, icon=":material/functions:"):
         tab_objective, tab_good = st.tabs([texts.OBJECTIVE_TAB, texts.GOOD_LOOKS_LIKE_TAB])
         with tab_objective:
             st.markdown(texts.OBJECTIVE_INTRO_MD)
@@ -173,22 +173,30 @@ def phase_strip(snap: Snapshot) -> None:
         f'<div class="aae-phases" data-last-phase="{snap.last_phase or ""}" data-next-phase="{nxt}" '
         f'data-step="{snap.step}"><span class="aae-label">{texts.ONE_BATCH}</span>'
         + '<span class="aae-arrow">→</span>'.join(boxes) + "</div>")
+    title = lambda ph: texts.PHASE_TITLES.get(ph, ph)       # noqa: E731
     if snap.last_phase:
-        text = texts.PHASE_DONE.format(phase=texts.PHASE_TITLES[snap.last_phase], what=texts.PHASE_JUST_RAN[snap.last_phase])
-        st.markdown(f"{text} *{texts.PHASE_NEXT[nxt]}*")
+        text = texts.PHASE_DONE.format(phase=title(snap.last_phase), what=texts.PHASE_JUST_RAN.get(snap.last_phase, ""))
+        following = (texts.PHASE_NEXT_BATCH if nxt == phases[0] else
+                     texts.PHASE_NEXT_LAST if nxt == phases[-1] else texts.PHASE_NEXT_MID)
+        st.markdown(f"{text} *{following.format(phase=title(nxt).lower())}*")
     elif snap.status == RUNNING:
-        st.caption(texts.RUNNING_PHASES)
+        with st.container(key="aae_phase_hint"):     # presenter mode gives its room to the picture
+            st.caption(texts.RUNNING_PHASES.format(n=len(phases)))
     elif snap.status == PAUSED:
-        st.caption(texts.PAUSED_PHASES.format(phase=texts.PHASE_TITLES[nxt].lower()))
+        with st.container(key="aae_phase_hint"):
+            st.caption(texts.PAUSED_PHASES.format(phase=title(nxt).lower()))
 
 
-def train_live_view(job: TrainingJob) -> None:
+def train_live_view(job: TrainingJob, beside=None) -> None:
     """q(z) over p(z) (left), counters, curves and digit grids (right): four live panels, the
-    scatter and counters fast, curves and images (heavier for the browser, slower to change) slowly."""
+    scatter and counters fast, curves and images (heavier for the browser, slower to change) slowly.
+    ``beside()`` draws above the counters (presenter mode: the phase strip and the network)."""
     left, right = st.columns([1.3, 1], gap="large")
     with left:
         live.live_view(job, latent_panel)
     with right:
+        if beside is not None:
+            beside()
         live.live_view(job, metrics_panel, idle_watch=False)
     with left:
         live.live_view(job, recon_panel, every=live.DETAIL_REFRESH_S, idle_watch=False)
@@ -207,10 +215,18 @@ def latent_panel(snap: Snapshot) -> None:
     chosen = st.pills(texts.LAYERS_LABEL, charts.LAYERS, selection_mode="multi", key=state.K.LAYERS,
                       help=texts.HELP_LAYERS)
     with st.container(key="aae_latent"):   # CSS class st-key-aae_latent: tests and scripts find the chart
-        charts.latent_chart(snap, charts.Layers.from_names(chosen), key="latent_plot", class_names=class_names(snap))
+        charts.latent_chart(snap, layers := charts.Layers.from_names(chosen), key="latent_plot",
+                            class_names=class_names(snap), size=presented_latent_size(layers))
     if moved := charts.move_caption(snap):
         with st.container(key="aae_ghosts"):
             st.caption(moved)
+
+
+def presented_latent_size(layers: charts.Layers) -> int | None:
+    """The live scatter's size in presenter mode (None: the chart's own default)."""
+    if not presenter.presenting():
+        return None
+    return charts.PRESENT_LATENT_SIZE_WITH_MARGINALS if layers.marginals else charts.PRESENT_LATENT_SIZE
 
 
 def metrics_panel(snap: Snapshot) -> None:
