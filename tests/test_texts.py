@@ -105,7 +105,7 @@ NOT_YET_ROUTED = {
     "ui/explorer.py": {"Model", "From (A)", "Steps", "Grid size", "decoder(z) at z = (, )",
                        "Draw a digit below to use it as an end of the path.", "Move the probe here",
                        "reconstruction · z = ", "run  · "},
-    "ui/label_views.py": {"Labelled digits", "Style size", "Layers on the plot", "Digit on the pad"},
+    "ui/label_views.py": {"Labelled digits", "Style size", "Digit on the pad"},
 }
 
 

@@ -116,8 +116,7 @@ def labelled_scatter(snap: Snapshot, numbers: bool = True) -> None:
         return
     if numbers:
         labelled_numbers(snap)
-    chosen = st.pills("Layers on the plot", charts.LAYERS, selection_mode="multi", key=state.K.LAYERS,
-                      help=texts.HELP_LAYERS)
+    chosen = widgets.layer_pills()
     layers = dataclasses.replace(charts.Layers.from_names(chosen), components=True)
     with st.container(key="aae_latent"):
         charts.latent_chart(snap, layers, key="labelled_latent", class_names=widgets.class_names(snap),

@@ -344,6 +344,7 @@ RUNNING_PHASES = (
 )
 PAUSED_PHASES = "Paused. **Next phase** runs the {phase} phase alone; **Step one batch** runs what is left of the batch."
 LAYERS_LABEL = "Layers on the plot"
+LAYER_NAMES = {"p(z)": "p(z)", "D(z)": "D(z)", "Generator push": "Generator push", "Marginals": "Marginals"}   # by ui.charts.LAYERS
 METRIC_STEP = "Step"
 METRIC_EPOCH = "Epoch"
 METRIC_SPEED = "Steps / s"

@@ -281,6 +281,7 @@ PHASE_DONE = "**刚刚运行了{phase}阶段。** {what}"
 RUNNING_PHASES = "训练时每一批都运行全部 {n} 个阶段。先暂停，再用 **下一阶段** 逐个运行它们（虚线框 = 下一个要运行的阶段）。"
 PAUSED_PHASES = "已暂停。**下一阶段** 只运行{phase}阶段；**单步一批** 运行这一批剩下的部分。"
 LAYERS_LABEL = "图上的图层"
+LAYER_NAMES = {"p(z)": "p(z)", "D(z)": "D(z)", "Generator push": "生成器推力", "Marginals": "边缘分布"}
 METRIC_STEP = "步数"
 METRIC_EPOCH = "轮数"
 METRIC_SPEED = "步 / 秒"

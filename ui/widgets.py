@@ -212,14 +212,19 @@ def class_names(snap: Snapshot) -> tuple[str, ...] | None:
 def latent_panel(snap: Snapshot) -> None:
     if live.waiting_notice(snap):
         return
-    chosen = st.pills(texts.LAYERS_LABEL, charts.LAYERS, selection_mode="multi", key=state.K.LAYERS,
-                      help=texts.HELP_LAYERS)
+    chosen = layer_pills()
     with st.container(key="aae_latent"):   # CSS class st-key-aae_latent: tests and scripts find the chart
         charts.latent_chart(snap, layers := charts.Layers.from_names(chosen), key="latent_plot",
                             class_names=class_names(snap), size=presented_latent_size(layers))
     if moved := charts.move_caption(snap):
         with st.container(key="aae_ghosts"):
             st.caption(moved)
+
+
+def layer_pills() -> list[str]:
+    """The latent plot's layers to show (``charts.LAYERS`` names), named in the session's language."""
+    return st.pills(texts.LAYERS_LABEL, charts.LAYERS, selection_mode="multi", key=state.K.LAYERS,
+                    format_func=lambda name: texts.LAYER_NAMES.get(name, name), help=texts.HELP_LAYERS)
 
 
 def presented_latent_size(layers: charts.Layers) -> int | None:
