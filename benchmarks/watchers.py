@@ -18,8 +18,34 @@ watchers it measures:
   (target ≥ 0.7×, floor 0.5×);
 * updates each watcher receives per second: new Step values seen (target ≥ 2, floor ≥ 1), and
   live-panel refreshes that carried elements;
-* the server's resident memory (target ≤ 2 GB), and the load average beside each window (the
-  machine may be shared: compare the two sides of each ratio within one run only).
+* the server's resident memory (target ≤ 2 GB), and the same plus its worker processes' own memory
+  (USS); the fragment reruns the server completed per second (its capacity, when watchers starve);
+  the cores used by the server, its workers and the clients (this script's watchers and the
+  teacher's Chromium share the machine with the server here, unlike a class), and the load average
+  beside each window (the machine may be shared: compare the two sides
+  of each ratio within one run only).
+
+``--workers process thread`` (the default) measures the server training in a worker process per run
+(``aae.jobs.JobProxy``, the dashboard's default) and then in a thread of the server
+(``$AAE_JOB_WORKERS=thread``), one server after the other, each with its own interleaved windows.
+
+Notes: moving the jobs to Ray actors, for a course that outgrows one machine. ``JobProxy`` already
+has an actor's shape: the job lives in a process of its own, every control is a message that returns
+a future, and the page only ever reads the newest snapshot. A Ray version would take
+* an actor class (``@ray.remote(num_cpus=1)``, or ``num_gpus=1``) holding the ``TrainingJob``, whose
+  methods are the proxy's commands; Ray's ``ObjectRef.future()`` is the ``concurrent.futures.Future``
+  the pages already wait on, and an actor that dies fails its pending calls with ``RayActorError``,
+  which maps onto the proxy's "the training process ended" failure;
+* snapshots pulled rather than pushed: a ``snapshot_since(version)`` actor method that a thread of the
+  web server polls a few times a second (a snapshot is about 1 MB, through Ray's object store);
+* the slot queue: Ray's scheduler would place actors by their resources, but it does not tell a
+  waiting actor its place in line, so the registry's FIFO (and "queued: 2 runs ahead") would stay in
+  the web server, granting slots to actors as the child's ``_RemoteSlots`` asks for them now;
+* files: autosaves and saves are written where the job runs, so the save and runs folders must be a
+  shared file system (or a save must return the checkpoint's bytes to the web server), and each node
+  needs the datasets in its own ``$AAE_DATA_DIR``;
+* the fault hook and the models handed to a run travel with cloudpickle, as they do with pickle now;
+  ``ray`` itself would be an optional dependency, chosen by ``JobRegistry(workers="ray")``.
 """
 
 from __future__ import annotations
@@ -195,12 +221,26 @@ def main() -> None:
     ap.add_argument("--counts", type=int, nargs="+", default=[0, 10, 30], help="watchers per window")
     ap.add_argument("--window", type=float, default=40.0, help="seconds per window")
     ap.add_argument("--rounds", type=int, default=2, help="times the list of counts is repeated")
+    ap.add_argument("--workers", nargs="+", default=["process", "thread"], choices=["process", "thread"],
+                    help="where the server trains ($AAE_JOB_WORKERS), one server after the other")
+    ap.add_argument("--watcher-refresh", type=float, default=None,
+                    help="the server's $AAE_WATCHER_REFRESH_S (default: the app's, ui.live.WATCHER_REFRESH_S)")
     ap.add_argument("--serve", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
         serve(args.serve[0], args.serve[1:])
         return
+    results = {}
+    for workers in args.workers:
+        print(f"\n== training in a {workers} ($AAE_JOB_WORKERS={workers})", flush=True)
+        results[workers] = measure(workers, args)
+    for workers, rows in results.items():
+        print(f"\n== training in a {workers}")
+        report(rows, args.counts)
 
+
+def measure(workers: str, args) -> list[dict]:
+    """One server training in ``workers``: the teacher's run, then the windows of watchers."""
     import psutil
     from playwright.sync_api import sync_playwright
 
@@ -208,7 +248,9 @@ def main() -> None:
     log_path = work / "server.jsonl"
     env = {**os.environ, "AAE_RUNS_DIR": str(work / "runs"), "AAE_SAVE_DIR": str(work / "saved"),
            "AAE_IDLE_PAUSE": "3600", "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
-           "PYTHONPATH": str(ROOT)}
+           "PYTHONPATH": str(ROOT), "AAE_JOB_WORKERS": workers}
+    if args.watcher_refresh is not None:
+        env["AAE_WATCHER_REFRESH_S"] = str(args.watcher_refresh)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
@@ -218,6 +260,36 @@ def main() -> None:
         cwd=ROOT, env=env, stdout=(work / "streamlit.log").open("w"), stderr=subprocess.STDOUT,
         start_new_session=True)
     proc = psutil.Process(server.pid)
+
+    def rss_gb() -> tuple[float, float]:
+        """The server's resident memory, and that plus its worker processes' own memory (USS: what
+        each adds; their shared libraries are counted once, in the server's RSS)."""
+        own = proc.memory_info().rss
+        kids = 0
+        for child in proc.children(recursive=True):
+            try:
+                kids += child.memory_full_info().uss
+            except psutil.Error:
+                pass
+        return own / 2**30, (own + kids) / 2**30
+
+    def cpu_s() -> dict[str, float]:
+        """CPU seconds so far: the server itself, its worker processes, and the clients (this
+        process, its watchers' event loop, Playwright and the teacher's Chromium)."""
+        def total(ps) -> float:
+            out = 0.0
+            for q in ps:
+                try:
+                    t = q.cpu_times()
+                    out += t.user + t.system
+                except psutil.Error:
+                    pass
+            return out
+        me = psutil.Process()
+        server_kids = proc.children(recursive=True)
+        own, workers = total([proc]), total(server_kids)
+        return {"server": own, "workers": workers,
+                "clients": total([me, *me.children(recursive=True)]) - own - workers}
 
     def healthy() -> bool:
         try:
@@ -248,27 +320,38 @@ def main() -> None:
                     joined = watchers.wait_first_updates(JOIN_TIMEOUT_S)
                     join_s = time.time() - t_join
                     time.sleep(CONNECT_SETTLE_S if n else 3.0)
-                    start, rss = time.time(), []
+                    start, rss, total, cpu0 = time.time(), [], [], cpu_s()
                     while time.time() < start + args.window:
-                        rss.append(proc.memory_info().rss / 2**30)
+                        own, with_workers = rss_gb()
+                        rss.append(own)
+                        total.append(with_workers)
                         time.sleep(RSS_SAMPLE_S)
                     end = time.time()
+                    cpu = {k: (v - cpu0[k]) / (end - start) for k, v in cpu_s().items()}
                     load = os.getloadavg()[0]
                     steps, refreshes, errors = watchers.rates(start, end)
-                    sps = steps_per_sec(read_log(log_path), job, start - 3.0, end)   # (the helper drops 3 s)
+                    log = read_log(log_path)
+                    sps = steps_per_sec(log, job, start - 3.0, end)   # (the helper drops 3 s)
+                    frags = [r["ms"] for r in log if r["kind"] == "run" and r["fragment"] and start <= r["t"] <= end]
                     rows.append({"n": n, "sps": sps, "steps": steps, "refreshes": refreshes, "rss": max(rss),
-                                 "load": load, "errors": errors, "joined": joined, "join_s": join_s})
+                                 "total": max(total), "load": load, "errors": errors, "joined": joined,
+                                 "join_s": join_s, "reruns": len(frags) / (end - start),
+                                 "rerun_ms": _med(frags), "cpu": cpu})
                     r = rows[-1]
                     print(f"  {n:3d} watchers: {sps or 0:6.1f} steps/s · per watcher "
                           f"{_med(steps):.2f} new steps/s (min {min(steps, default=0):.2f}), "
-                          f"{_med(refreshes):.2f} refreshes/s · RSS {r['rss']:.2f} GB · load {load:.1f} · "
+                          f"{_med(refreshes):.2f} refreshes/s · RSS {r['rss']:.2f} GB "
+                          f"({r['total']:.2f} with {len(proc.children())} workers) · load {load:.1f} · "
+                          f"server: {r['reruns']:.1f} fragment reruns/s, median {r['rerun_ms']:.0f} ms · "
+                          f"cores used: server {cpu['server']:.2f}, workers {cpu['workers']:.2f}, "
+                          f"clients {cpu['clients']:.2f} · "
                           f"{joined}/{n} drawn their first page in {join_s:.0f} s"
                           + (f" · {len(errors)} errors: {errors[0]}" if errors else ""), flush=True)
             watchers.resize(0)
             browser.close()
     finally:
         stop_server(server)
-    report(rows, args.counts)
+    return rows
 
 
 def _med(values: list[float]) -> float:
@@ -280,7 +363,8 @@ def report(rows: list[dict], counts: list[int]) -> None:
     base_sps = _med(base)
     print("\nmedians over the windows (load average = the 1-minute load at the end of each window):")
     print(f"{'watchers':>8} | {'steps/s':>8} | {'× none':>6} | {'new steps/s per watcher (median, worst)':>40} | "
-          f"{'refreshes/s':>11} | {'RSS GB':>6} | load")
+          f"{'refreshes/s':>11} | {'RSS GB':>6} | {'+workers':>8} | {'reruns/s':>8} | "
+          f"cores: server, workers, clients | load")
     for n in counts:
         mine = [r for r in rows if r["n"] == n]
         sps = _med([r["sps"] for r in mine if r["sps"]])
@@ -290,7 +374,10 @@ def report(rows: list[dict], counts: list[int]) -> None:
         loads = ", ".join(f"{r['load']:.1f}" for r in mine)
         worst = min(per) if per else float("nan")
         print(f"{n:>8} | {sps:8.1f} | {ratio:6.2f} | {_med(per):28.2f}, {worst:.2f}{'':>5} | {_med(ref):11.2f} | "
-              f"{max(r['rss'] for r in mine):6.2f} | {loads}")
+              f"{max(r['rss'] for r in mine):6.2f} | {max(r['total'] for r in mine):8.2f} | "
+              f"{_med([r['reruns'] for r in mine]):8.1f} | "
+              + ", ".join(f"{_med([r['cpu'][k] for r in mine]):.2f}" for k in ("server", "workers", "clients"))
+              + f"{'':>12} | {loads}")
         if n:
             verdict = ("goal" if ratio >= TARGET_RATIO else "floor" if ratio >= FLOOR_RATIO else "MISSED")
             upd = ("goal" if per and _med(per) >= TARGET_UPDATES else
