@@ -3,10 +3,11 @@ Playwright + Debian's Chromium.
 
 * Explorer: dragging the pad from (0, 0) to about (2, 1) changes the shown coordinates and the
   digit, and the browser's final image equals Python's decode of the z the pad reported (the
-  server's reference image, and PyTorch's decode of that z); a pen stroke puts the drawing's code
-  on the map.
+  server's reference image, and PyTorch's decode of that z); then, on the same page, a pen stroke
+  puts the drawing's code on the map.
 * Compare: three live panels and the metrics table while AE, VAE and AAE train.
-* No page shows an exception.
+
+(No page shows an exception: tests/test_browser_train.py opens every page of the navigation.)
 
 The components render into open shadow roots; Playwright's CSS locators pierce them.
 """
@@ -154,7 +155,7 @@ def open_explorer_on_test_checkpoint(page) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def test_drag_changes_coordinates_and_digit_and_matches_python(app, streamlit_server, checkpoints):
+def test_drag_matches_python_and_a_pen_stroke_places_the_drawing(app, streamlit_server, checkpoints):
     page = app
     open_explorer_on_test_checkpoint(page)
     assert coords_text(page) == (0.0, 0.0)
@@ -184,11 +185,12 @@ def test_drag_changes_coordinates_and_digit_and_matches_python(app, streamlit_se
         expected = model.decode(torch.tensor([reported], dtype=torch.float32))[0].numpy()
     assert np.abs(np.round(255 * (1 - expected)) - browser_digit).max() <= 2
     assert no_exception(page) and not page.errors
+    a_pen_stroke_places_the_drawing_on_the_map(page)
 
 
-def test_a_pen_stroke_places_the_drawing_on_the_map(app):
-    page = app
-    open_explorer_on_test_checkpoint(page)
+def a_pen_stroke_places_the_drawing_on_the_map(page) -> None:
+    """On the Explorer page (the probe anywhere): a drawn "7" is encoded, its diamond drawn at its
+    code in the drawing's colour, and "Move the probe here" sends the probe there."""
     canvas = page.locator("[data-testid='aae-draw-canvas']")
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
@@ -253,12 +255,3 @@ def test_compare_shows_three_live_panels_and_the_table(app):
     page.get_by_role("button", name=re.compile("Pause")).click()
     settle(page)
     assert no_exception(page) and not page.errors
-
-
-def test_no_page_shows_an_exception(app):
-    page = app
-    for title in ("Train", "Compare AE · VAE · AAE", "Latent explorer"):
-        go(page, title)
-        page.locator("h1").first.wait_for()
-        assert no_exception(page), f"the {title} page shows an exception: {exception_texts(page)}"
-    assert not page.errors

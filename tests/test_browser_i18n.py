@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser import exception_texts, wait_for_app, wait_until
+from browser import exception_texts, url_param, wait_for_app, wait_until
 
 from ui import texts
 
@@ -67,15 +67,15 @@ def test_the_sidebar_switch_changes_the_language_and_the_url_keeps_it(browser, s
         wait_for_app(page, WAIT_S)
         switch(page, "zh")
         wait_until(lambda: ZH["TRAIN_TITLE"] in h1(page), WAIT_S, "the Chinese title after the switch")
-        wait_until(lambda: "lang=zh" in page.url, WAIT_S, "?lang=zh in the URL")
+        wait_until(lambda: url_param(page, "lang") == "zh", WAIT_S, "?lang=zh in the URL")
         wait_for_app(page, WAIT_S)
         page.locator("[data-testid='stSidebarNav']").get_by_text(ZH["NAV_TITLES"]["explorer"]).click()
         wait_until(lambda: ZH["EXPLORER_TITLE"] in h1(page), WAIT_S, "the Explorer in Chinese")
-        wait_until(lambda: "lang=zh" in page.url, WAIT_S, "?lang=zh kept after the page switch")
+        wait_until(lambda: url_param(page, "lang") == "zh", WAIT_S, "?lang=zh kept after the page switch")
         wait_for_app(page, WAIT_S)
         switch(page, "en")
         wait_until(lambda: EN["EXPLORER_TITLE"] in h1(page), WAIT_S, "the English title after switching back")
-        wait_until(lambda: "lang=" not in page.url, WAIT_S, "English leaves the URL clean")
+        wait_until(lambda: url_param(page, "lang") is None, WAIT_S, "English leaves the URL clean")
         assert not exception_texts(page)
     finally:
         page.context.close()

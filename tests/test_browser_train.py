@@ -1,7 +1,8 @@
 """The Train page in a real Chromium against a real `streamlit run dashboard.py`: live training,
 pause, single steps, single phases, reloading, watchers who never control a run, handing control
 over with a control link, and no exception on any page. Runs share one server; each test opens a
-fresh browser context (a new browser: a fresh session, no cookies, so a fresh run)."""
+fresh browser context (a new browser: a fresh session, no cookies, so a fresh run) and follows its
+run through one story (a run's first batch is the slow part, so tests share one where they can)."""
 
 from __future__ import annotations
 
@@ -105,20 +106,11 @@ def test_live_training_moves_the_codes_and_pause_stops_it(page, streamlit_server
     assert not exception_texts(page)
 
 
-def test_step_advances_exactly_one_batch(page, streamlit_server):
+def test_steps_and_phases_advance_exactly_one_batch_and_a_reload_keeps_the_run(page, streamlit_server):
     open_train_page(page, streamlit_server)
     control(page, "ctl_step").click()                                           # creates a paused run
     wait_for_step(page, lambda s: s == 1, "step 1")
-    control(page, "ctl_step").click()
-    wait_for_step(page, lambda s: s >= 2, "step 2", timeout=90)
-    unchanged_after_redraws(page, lambda: step_count(page), 2, what="the counter after one more batch")
-    assert not exception_texts(page)
-
-
-def test_a_phase_step_runs_only_that_phase(page, streamlit_server):
-    open_train_page(page, streamlit_server)
-    control(page, "ctl_step").click()
-    wait_for_step(page, lambda s: s == 1, "step 1")
+    run_id = run_id_in_url(page)
     assert phase_strip(page) == {"last": "", "next": "reconstruction"}
 
     control(page, "ctl_phase").click()
@@ -126,7 +118,6 @@ def test_a_phase_step_runs_only_that_phase(page, streamlit_server):
     assert phase_strip(page)["next"] == "discriminator"
     assert step_count(page) == 1, "a single phase must not count as a step"
     assert "Reconstruction phase just ran" in page.locator("[data-testid='stMainBlockContainer']").inner_text()
-
     control(page, "ctl_phase").click()
     wait_until(lambda: phase_strip(page)["last"] == "discriminator", 90, "the discriminator phase")
     assert step_count(page) == 1
@@ -134,87 +125,72 @@ def test_a_phase_step_runs_only_that_phase(page, streamlit_server):
     wait_until(lambda: phase_strip(page)["last"] == "generator", 90, "the generator phase")
     wait_for_step(page, lambda s: s == 2, "the batch to complete", timeout=10)
     assert phase_strip(page)["next"] == "reconstruction"
-    assert not exception_texts(page)
 
-
-def test_reloading_keeps_the_run_and_its_controls(page, streamlit_server):
-    open_train_page(page, streamlit_server)
-    control(page, "ctl_step").click()
-    wait_for_step(page, lambda s: s == 1, "step 1")
-    run_id = run_id_in_url(page)
-
+    control(page, "ctl_step").click()                                           # one more batch
+    wait_for_step(page, lambda s: s >= 3, "step 3", timeout=90)
     page.reload()                               # a new session, the same browser (its cookie)
     wait_for_app(page)
-    wait_for_step(page, lambda s: s == 1, "the same run's counter after the reload", timeout=90)
+    assert wait_for_step(page, lambda s: True, "the same run's counter after the reload", timeout=90) == 3
     assert run_id_in_url(page) == run_id
     assert run_id in status_text(page) and "paused" in status_text(page)
     assert "Watching" not in page.locator("[data-testid='stSidebar']").inner_text()
     assert has_control(page, "ctl_step") and has_control(page, "ctl_reset")
+    unchanged_after_redraws(page, lambda: step_count(page), 3, redraws=1, what="the counter after one more batch")
     assert not exception_texts(page)
 
 
-def test_a_watcher_sees_the_run_live_but_never_controls_it(page, browser, streamlit_server):
+def test_a_watcher_sees_the_run_live_and_a_control_link_hands_control_over(page, browser, streamlit_server):
     open_train_page(page, streamlit_server)
     control(page, "ctl_step").click()
     wait_for_step(page, lambda s: s == 1, "step 1")
     run_id = run_id_in_url(page)
 
-    other = new_browser(browser)
+    watcher, helper = new_browser(browser), new_browser(browser)
     try:
-        other.goto(f"{streamlit_server}/?run={run_id}")
-        wait_for_app(other)
-        wait_for_step(other, lambda s: s == 1, "the watched run's counter", timeout=90)
-        other.locator(".st-key-ctl_watching").get_by_text("Watching").wait_for()
+        watcher.goto(f"{streamlit_server}/?run={run_id}")
+        wait_for_app(watcher)
+        wait_for_step(watcher, lambda s: s == 1, "the watched run's counter", timeout=90)
+        watcher.locator(".st-key-ctl_watching").get_by_text("Watching").wait_for()
         for key in ("ctl_step", "ctl_phase", "ctl_reset", "ctl_save"):
-            assert not has_control(other, key), f"a watcher has {key}"
-        assert control(other, "ctl_play").inner_text().strip().endswith("Start my own run")
+            assert not has_control(watcher, key), f"a watcher has {key}"
+        assert control(watcher, "ctl_play").inner_text().strip().endswith("Start my own run")
 
-        control(page, "ctl_step").click()                                       # the owner steps...
-        wait_for_step(other, lambda s: s == 2, "the watcher to see the step", timeout=90)
+        page.get_by_role("button", name=re.compile("Hand over control")).click()   # the owner hands it over
+        link = page.locator("[data-testid='stPopoverBody'] code").first.inner_text().strip()
+        assert f"run={run_id}" in link and "control=" in link
+        helper.goto(link)
+        wait_for_app(helper)
+        wait_for_step(helper, lambda s: s == 1, "the helper sees the run", timeout=90)
+        assert "control=" not in address(helper), "the secret stays out of the address bar"
+        assert has_control(helper, "ctl_step")
+        control(helper, "ctl_step").click()                                     # the helper steps...
+        wait_for_step(helper, lambda s: s == 2, "the helper's step", timeout=90)
+        wait_for_step(watcher, lambda s: s == 2, "the watcher to see the step", timeout=90)
+        page.reload()
+        wait_for_app(page)
+        wait_for_step(page, lambda s: s == 2, "the owner sees the helper's step", timeout=90)
 
-        control(other, "ctl_play").click()                                      # ...the watcher starts its own
-        wait_until(lambda: url_param(other, "run") not in (None, run_id), TRAIN_TIMEOUT_S,
+        control(watcher, "ctl_play").click()                                    # ...the watcher starts its own
+        wait_until(lambda: url_param(watcher, "run") not in (None, run_id), TRAIN_TIMEOUT_S,
                    "the watcher's own run in its address bar")
         wait_for_app(page)
         page.reload()
         wait_for_app(page)
         wait_for_step(page, lambda s: s == 2, "the owner's run, untouched", timeout=90)
         assert "paused" in status_text(page) and run_id in status_text(page)
-        wait_until(lambda: control(other, "ctl_play").inner_text().strip().endswith("Pause"), 60,
+        wait_until(lambda: control(watcher, "ctl_play").inner_text().strip().endswith("Pause"), 60,
                    "the watcher's own run to train")
-        control(other, "ctl_play").click()                                      # pause the watcher's run
-        assert not exception_texts(other)
+        control(watcher, "ctl_play").click()                                    # pause the watcher's run
+        assert not exception_texts(watcher) and not exception_texts(helper)
     finally:
-        other.context.close()
-
-
-def test_a_control_link_hands_control_over(page, browser, streamlit_server):
-    open_train_page(page, streamlit_server)
-    control(page, "ctl_step").click()
-    wait_for_step(page, lambda s: s == 1, "step 1")
-    run_id = run_id_in_url(page)
-    page.get_by_role("button", name=re.compile("Hand over control")).click()
-    link = page.locator("[data-testid='stPopoverBody'] code").first.inner_text().strip()
-    assert f"run={run_id}" in link and "control=" in link
-
-    helper = new_browser(browser)
-    try:
-        helper.goto(link)
-        wait_for_app(helper)
-        wait_for_step(helper, lambda s: s == 1, "the helper sees the run", timeout=90)
-        assert "control=" not in address(helper), "the secret stays out of the address bar"
-        assert has_control(helper, "ctl_step")
-        control(helper, "ctl_step").click()
-        wait_for_step(helper, lambda s: s == 2, "the helper's step", timeout=90)
-        page.reload()
-        wait_for_app(page)
-        wait_for_step(page, lambda s: s == 2, "the owner sees the helper's step", timeout=90)
-        assert not exception_texts(helper)
-    finally:
+        watcher.context.close()
         helper.context.close()
 
 
 def test_no_streamlit_exception_on_any_page(page, streamlit_server):
+    """Every page of the navigation, each opened by its address: no exception box, no script error."""
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
     open_train_page(page, streamlit_server)
     links = page.locator("[data-testid='stSidebarNav'] a")
     hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
@@ -225,3 +201,4 @@ def test_no_streamlit_exception_on_any_page(page, streamlit_server):
         wait_for_app(page)
         page.locator("h1").first.wait_for()
         assert not exception_texts(page), f"exception on {target}: {exception_texts(page)}"
+    assert not errors, errors
