@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 # The game of every prior this kind takes (benchmarks/label_fit.py on mnist-5k, mixture, all labels,
 # seed 0; own component / referee at the end, the README's "Labels in the game"): the sharp game,
 # β1 0.5 without a penalty, reached 0.88 / 0.60 at its best within 3,600 steps and ended 4,800 steps
-# at 0.87 / 0.63; D input noise 0.2 ended at 0.77 / 0.79, denoising inputs (0.2) at 0.55 / 0.80, and
+# at 0.87 / 0.63; D input noise 0.2 ended 4,800 steps at 0.77 / 0.79, denoising inputs (0.2) 3,600 at 0.55 / 0.80, and
 # the smooth game (β1 0.9 + R1 1) was steadier but slower (0.79 / 0.68 at 3,600 steps).
 LABELLED_RECIPE = AdversarialRecipe(lr_disc=1e-3, lr_gen=1e-3, beta1=0.5, d_penalty=0.0, d_input_noise=0.0)
 N_LABEL_SLOTS = N_COMPONENTS + 1   # ten digits + "unlabelled"
