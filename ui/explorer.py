@@ -73,7 +73,7 @@ def sources() -> list[Source]:
 def source_select(options: list[Source]) -> str:
     labels = {s.key: s.label for s in options}
     state.ensure_choice(K.EXP_SOURCE, labels)
-    return st.selectbox("Model", list(labels), key=K.EXP_SOURCE, format_func=labels.get, help=texts.HELP_EXPLORER_SOURCE)
+    return st.selectbox(texts.EXPLORER_MODEL, list(labels), key=K.EXP_SOURCE, format_func=labels.get, help=texts.HELP_EXPLORER_SOURCE)
 
 
 # ==================================================================================== models
@@ -180,7 +180,7 @@ def _resolve(source_key: str) -> Explorable | None:
     # The codes on the map change with the decoder (every 2 s), not with every snapshot (4 per
     # second): the pad's data — and what the browser redraws — stays the same in between.
     codes, labels = _codes_of_decoder(view.decoder_version, view.codes, snap.code_labels)
-    return Explorable(title=f"run {run_id} · {kind.upper()}", kind=kind, prior=prior, dataset=cfg.data.name,
+    return Explorable(title=texts.EXPLORER_RUN_TITLE.format(run_id=run_id, kind=kind.upper()), kind=kind, prior=prior, dataset=cfg.data.name,
                       data_root=cfg.data.root, data_seed=cfg.data.seed, weights=view.decoder_weights,
                       version=view.decoder_version, codes=codes, labels=labels,
                       bounds=_window(kind, prior, codes), encode=encode,
@@ -362,7 +362,7 @@ def manifold_view(source_key: str) -> None:
     st.markdown(f"**{texts.EXPLORER_GRID_TITLE}**")
     picture_col, words_col = st.columns([1.5, 1], gap="large")
     with words_col:
-        n = st.slider("Grid size", 6, 20, key=K.EXP_GRID_N, help=texts.HELP_GRID_N)
+        n = st.slider(texts.EXPLORER_GRID_SIZE, 6, 20, key=K.EXP_GRID_N, help=texts.HELP_GRID_N)
     grid, picture = _manifold(m.version, n, m.bounds, m.prior.name, m.prior.scale, m.kind, m)
     with picture_col, st.container(key="explorer_grid"):
         st.image(picture, width="stretch")
@@ -388,7 +388,7 @@ def _server_decode(z, decoded: np.ndarray) -> None:
     st.markdown(f"**{texts.EXPLORER_SERVER_TITLE}**")
     with st.container(key="explorer_server"):
         st.image(charts.data_uri(viz.paper(decoded, SERVER_SCALE)), width=28 * SERVER_SCALE)
-        st.caption(f"decoder(z) at z = ({z[0]:.4f}, {z[1]:.4f})")
+        st.caption(texts.EXPLORER_DECODED_AT.format(z0=z[0], z1=z[1]))
     st.caption(texts.EXPLORER_SERVER_CAPTION)
 
 
@@ -415,15 +415,15 @@ def _interp_ends(m: Explorable, z_probe, z_draw):
     for key in (K.EXP_FROM, K.EXP_TO):
         state.ensure_choice(key, opts)
     c = st.columns([1, 1, 1], vertical_alignment="bottom")
-    a = c[0].selectbox("From (A)", list(opts), key=K.EXP_FROM, format_func=opts.get, help=texts.HELP_INTERP_END)
+    a = c[0].selectbox(texts.EXPLORER_FROM, list(opts), key=K.EXP_FROM, format_func=opts.get, help=texts.HELP_INTERP_END)
     b = c[1].selectbox("To (B)", list(opts), key=K.EXP_TO, format_func=opts.get, help=texts.HELP_INTERP_END)
-    c[2].slider("Steps", 3, 16, key=K.EXP_STEPS, help=texts.HELP_INTERP_STEPS)
+    c[2].slider(texts.EXPLORER_STEPS, 3, 16, key=K.EXP_STEPS, help=texts.HELP_INTERP_STEPS)
     return _endpoint(a, m, z_probe, z_draw), _endpoint(b, m, z_probe, z_draw), (opts[a], opts[b])
 
 
 def _interp_strip(m: Explorable, z_a, z_b, names) -> None:
     if z_a is None or z_b is None:
-        st.caption("Draw a digit below to use it as an end of the path.")
+        st.caption(texts.EXPLORER_DRAW_HINT)
         return
     path = viz.interpolate(z_a, z_b, int(state.value(K.EXP_STEPS, 10)))
     with st.container(key="explorer_interp"):
@@ -446,7 +446,7 @@ def _draw_section(m: Explorable) -> np.ndarray | None:
         z = m.encode(drawing)[:2]
         recon = viz.decode_with_weights(m.weights, z)[0]
         with st.container(key="explorer_drawing"):
-            st.image(viz.paper(recon, 4), width=112, caption=f"reconstruction · z = {_fmt(z)}")
-        st.button("Move the probe here", icon=":material/my_location:", key="explorer_to_drawing", on_click=_move_probe,
+            st.image(viz.paper(recon, 4), width=112, caption=texts.EXPLORER_RECON_AT.format(z=_fmt(z)))
+        st.button(texts.EXPLORER_MOVE_PROBE, icon=":material/my_location:", key="explorer_to_drawing", on_click=_move_probe,
                   args=((float(z[0]), float(z[1])),), help=texts.HELP_PROBE_TO_DRAWING)
         return z

@@ -65,7 +65,7 @@ def labelled_sidebar(job: TrainingJob | None) -> str:
     prior = controls.prior_select(spec, names=LABEL_PRIORS, help=texts.LABELLED_PRIOR_HELP)
     state.init_defaults({K_FRACTION: 1.0})
     state.ensure_choice(K_FRACTION, FRACTIONS, 1.0)
-    fraction = st.select_slider("Labelled digits", FRACTIONS, key=K_FRACTION, format_func=lambda f: f"{f:.0%}",
+    fraction = st.select_slider(texts.LABELLED_FRACTION_LABEL, FRACTIONS, key=K_FRACTION, format_func=lambda f: f"{f:.0%}",
                                 help=texts.HELP_LABELLED_FRACTION)
     spec = dataclasses.replace(spec, new_run=_run(state.LABELLED, "labelled_aae", prior, label_fraction=fraction))
     controls.run_controls(job, spec)
@@ -76,7 +76,7 @@ def style_sidebar(job: TrainingJob | None) -> int:
     """The style page's sidebar: the style size, the run controls."""
     state.init_defaults({K_STYLE_DIM: 2})
     state.ensure_choice(K_STYLE_DIM, STYLE_DIMS, 2)
-    dim = st.radio("Style size", STYLE_DIMS, key=K_STYLE_DIM, horizontal=True, format_func=lambda d: f"{d}-D",
+    dim = st.radio(texts.STYLE_SIZE_LABEL, STYLE_DIMS, key=K_STYLE_DIM, horizontal=True, format_func=lambda d: f"{d}-D",
                    help=texts.HELP_STYLE_DIM)
     spec = controls.RunSpec(slot=state.STYLE, new_run=_run(state.STYLE, "supervised_aae", "gaussian", latent_dim=dim),
                             prefix="sty")
@@ -211,7 +211,7 @@ def style_pad(snap: Snapshot) -> None:
         return
     state.init_defaults({K_PAD_DIGIT: 0})
     state.ensure_choice(K_PAD_DIGIT, range(N_DIGITS), 0)
-    digit = st.segmented_control("Digit on the pad", list(range(N_DIGITS)), key=K_PAD_DIGIT,
+    digit = st.segmented_control(texts.PAD_DIGIT_LABEL, list(range(N_DIGITS)), key=K_PAD_DIGIT,
                                  help=texts.HELP_STYLE_DIGIT)
     digit = 0 if digit is None else int(digit)
     n_rest = snap.config.model.latent_dim - 2

@@ -657,6 +657,20 @@ CMP_SETTINGS = (
 )
 EXPLORER_BAD_CHECKPOINT = "This checkpoint cannot be loaded: {error}"
 
+# explorer and label-page widget labels
+EXPLORER_MODEL = "Model"
+EXPLORER_GRID_SIZE = "Grid size"
+EXPLORER_DECODED_AT = "decoder(z) at z = ({z0:.4f}, {z1:.4f})"
+EXPLORER_FROM = "From (A)"
+EXPLORER_STEPS = "Steps"
+EXPLORER_DRAW_HINT = "Draw a digit below to use it as an end of the path."
+EXPLORER_RECON_AT = "reconstruction · z = {z}"
+EXPLORER_MOVE_PROBE = "Move the probe here"
+EXPLORER_RUN_TITLE = "run {run_id} · {kind}"
+LABELLED_FRACTION_LABEL = "Labelled digits"
+STYLE_SIZE_LABEL = "Style size"
+PAD_DIGIT_LABEL = "Digit on the pad"
+
 # ------------------------------------------------------------- the categorical AAE (paper §5-§7)
 
 SEMI_TITLE = "Semi-supervised classification"

@@ -580,6 +580,20 @@ CMP_SETTINGS = (
 )
 EXPLORER_BAD_CHECKPOINT = "无法加载这个检查点：{error}"
 
+# 探索页与标签页的控件名
+EXPLORER_MODEL = "模型"
+EXPLORER_GRID_SIZE = "网格大小"
+EXPLORER_DECODED_AT = "解码器(z)，z = ({z0:.4f}, {z1:.4f})"
+EXPLORER_FROM = "起点 (A)"
+EXPLORER_STEPS = "步数"
+EXPLORER_DRAW_HINT = "在下面画一个数字，把它用作路径的一端。"
+EXPLORER_RECON_AT = "重构 · z = {z}"
+EXPLORER_MOVE_PROBE = "把探针移到这里"
+EXPLORER_RUN_TITLE = "训练 {run_id} · {kind}"
+LABELLED_FRACTION_LABEL = "有标签的数字"
+STYLE_SIZE_LABEL = "风格维数"
+PAD_DIGIT_LABEL = "画板上的数字"
+
 # ------------------------------------------------------------- the categorical AAE (paper §5-§7)
 
 SEMI_TITLE = "半监督分类"
