@@ -79,3 +79,15 @@ def test_the_sidebar_switch_changes_the_language_and_the_url_keeps_it(browser, s
         assert not exception_texts(page)
     finally:
         page.context.close()
+
+
+def test_the_explorers_pad_speaks_the_pages_language(browser, streamlit_server):
+    """The pad is a component drawn by its own script: its caption comes from the page's catalog."""
+    page = open_fresh(browser, f"{streamlit_server}/explorer?lang=zh")
+    try:
+        caption = page.locator(".aae-pad-caption").first
+        wait_until(lambda: caption.count() and caption.text_content() == ZH["PAD_DECODED_CAPTION"], WAIT_S,
+                   "the pad's caption in Chinese")
+        assert ZH["PAD_DECODED_CAPTION"] != EN["PAD_DECODED_CAPTION"]
+    finally:
+        page.context.close()

@@ -343,7 +343,8 @@ def probe_view(source_key: str) -> None:
     with top_pad:
         z = latent_pad(key=K.EXP_PAD, weights=m.weights, weights_version=m.version, codes=m.codes, labels=m.labels,
                        bounds=m.bounds, z=state.explorer_probe(), height=PAD_HEIGHT, extra_points=marks,
-                       path=path, label_names=info.class_names if info else None, help=texts.HELP_EXPLORER_PAD)
+                       path=path, label_names=info.class_names if info else None, help=texts.HELP_EXPLORER_PAD,
+                       caption=texts.PAD_DECODED_CAPTION)
     decoded = viz.decode_with_weights(m.weights, np.asarray(z, np.float32))[0]
     with top_side:
         _server_decode(z, decoded)

@@ -219,7 +219,8 @@ def style_pad(snap: Snapshot) -> None:
         x, y = latent_pad(key=K_PAD, weights=fold_digit(snap.decoder_weights, digit),
                                      weights_version=f"{snap.decoder_version}:digit{digit}",
                                      codes=np.asarray(snap.codes)[:, :2], labels=snap.code_labels,
-                                     bounds=snap.bounds, help=texts.HELP_STYLE_PAD)
+                                     bounds=snap.bounds, help=texts.HELP_STYLE_PAD,
+                                     caption=texts.PAD_DECODED_CAPTION)
     style = np.concatenate([[x, y], np.zeros(n_rest)]).astype(np.float32)
     st.caption(texts.STYLE_PAD_ROW.format(x=x, y=y))
     with st.container(key="aae_style_pad_row"):

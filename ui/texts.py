@@ -658,6 +658,7 @@ CMP_SETTINGS = (
 EXPLORER_BAD_CHECKPOINT = "This checkpoint cannot be loaded: {error}"
 
 # explorer and label-page widget labels
+PAD_DECODED_CAPTION = "decoder(z)"
 EXPLORER_MODEL = "Model"
 EXPLORER_GRID_SIZE = "Grid size"
 EXPLORER_DECODED_AT = "decoder(z) at z = ({z0:.4f}, {z1:.4f})"

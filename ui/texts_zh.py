@@ -581,6 +581,7 @@ CMP_SETTINGS = (
 EXPLORER_BAD_CHECKPOINT = "无法加载这个检查点：{error}"
 
 # 探索页与标签页的控件名
+PAD_DECODED_CAPTION = "解码器(z)"
 EXPLORER_MODEL = "模型"
 EXPLORER_GRID_SIZE = "网格大小"
 EXPLORER_DECODED_AT = "解码器(z)，z = ({z0:.4f}, {z1:.4f})"

@@ -163,6 +163,7 @@ def latent_pad(
     label_names: Sequence[str] | None = None,
     dtype: WeightDType = "float16",
     help: str | None = None,
+    caption: str = "decoder(z)",
     on_change: Callable[[], None] | None = None,
 ) -> tuple[float, float]:
     """Show the latent pad and return the probe's position ``(x, y)``.
@@ -191,6 +192,7 @@ def latent_pad(
         label_names: legend names for labels 0..9 (default: the digits).
         dtype: wire format of weights and codes, ``"float16"`` (half the bytes) or ``"float32"``.
         help: a short hint shown under the legend.
+        caption: the caption under the decoded image (in the page's language).
         on_change: called (before the rerun's script) whenever the student moves the probe.
 
     Returns:
@@ -218,6 +220,7 @@ def latent_pad(
         "markers": _markers(extra_points),
         "path": [p for p in (_finite_xy(q) for q in path or ()) if p is not None],
         "help": help,
+        "caption": str(caption),
         "weights_version": None if weights is None else str(weights_version),
     }
     if weights is not None and _acknowledged_weights(key) != data["weights_version"]:

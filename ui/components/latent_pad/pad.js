@@ -193,6 +193,7 @@ class Pad {
     this.status = q(".aae-pad-status");
     this.legend = q(".aae-pad-legend");
     this.help = q(".aae-pad-help");
+    this.caption = q(".aae-pad-caption");
     this.ctx = this.canvas.getContext("2d");
     this.digitCtx = this.digit.getContext("2d");
     this.digitImage = this.digitCtx.createImageData(IMAGE_SIDE, IMAGE_SIDE);
@@ -265,6 +266,7 @@ class Pad {
     this.maxSide = data.height || 360;
     this.readTheme();
     this.help.textContent = data.help || "";
+    this.caption.textContent = data.caption || "decoder(z)";
     this.showDecoded = data.show_decoded !== false;
     this.el.classList.toggle("no-decoded", !this.showDecoded);
     this.palette = data.palette || [];
