@@ -21,7 +21,7 @@ training codes.
     python -m benchmarks.label_fit --rate                                  # steps/s, a few seconds
     python -m benchmarks.label_fit --seeds 0 1 2 --steps-per-sec 40        # the targets
     python -m benchmarks.label_fit --seeds 0 1 2 --label-fraction 0.1 --priors mog10 swiss_roll
-    python -m benchmarks.label_fit --style-grid checkpoints/supervised-aae --ae checkpoints/ae
+    python -m benchmarks.label_fit --style-grid checkpoints/supervised-aae --ae checkpoints/ae --grid-seeds 0 1 2
 """
 
 from __future__ import annotations
@@ -141,6 +141,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--rate", action="store_true", help="only measure steps/s (one torch thread, ~5 s)")
     ap.add_argument("--style-grid", default=None, metavar="CKPT", help="score a supervised AAE's style grid")
     ap.add_argument("--ae", default=None, metavar="CKPT", help="with --style-grid: score a plain AE the same way")
+    ap.add_argument("--grid-seeds", type=int, nargs="+", default=[0],
+                    help="with --style-grid: draw the 100 styles (codes) with each of these seeds")
     ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                     help="override a TrainConfig field, e.g. --set lr_gen=2e-4")
     ap.add_argument("--json", action="store_true", help="print one JSON line per run")
@@ -151,11 +153,12 @@ def main(argv: list[str] | None = None) -> None:
         print(f"label-conditioned AAE, small preset, batch 100, 1 torch thread: {rate():.1f} steps/s")
         return
     if args.style_grid:
-        print(f"supervised AAE {args.style_grid}: {style_grid_score(args.style_grid):.1%} of "
-              f"{N_STYLES} styles × 10 digits read as the intended digit")
-        if args.ae:
-            print(f"plain AE {args.ae}: {ae_digit_score(args.ae):.1%} of {N_STYLES} codes × 10 digits "
-                  "(codes from a Gaussian per digit) read as the intended digit")
+        for seed in args.grid_seeds:
+            print(f"supervised AAE {args.style_grid}, styles seed {seed}: {style_grid_score(args.style_grid, seed):.1%} "
+                  f"of {N_STYLES} styles × 10 digits read as the intended digit")
+            if args.ae:
+                print(f"plain AE {args.ae}, codes seed {seed}: {ae_digit_score(args.ae, seed):.1%} of {N_STYLES} "
+                      "codes × 10 digits (codes from a Gaussian per digit) read as the intended digit")
         return
     sps = args.steps_per_sec
 
