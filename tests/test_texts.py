@@ -95,7 +95,7 @@ VISIBLE_CALLS = {"title", "header", "subheader", "caption", "button", "markdown"
                  "success", "toast", "selectbox", "radio", "number_input", "select_slider", "slider", "toggle",
                  "checkbox", "text_input", "segmented_control", "popover", "expander", "download_button", "metric",
                  "multiselect", "pills", "form_submit_button", "link_button", "page_link"}
-VISIBLE_KEYWORDS = {"help", "label", "placeholder", "caption", "title"}
+VISIBLE_KEYWORDS = {"help", "label", "placeholder", "caption", "title", "show_spinner"}
 ENGLISH = re.compile(r"[A-Za-z]{3,}")
 ICON = re.compile(r":material/\w+:")          # an icon's name is not text
 
@@ -115,13 +115,26 @@ def _literal(node: ast.AST) -> str | None:
 
 def visible_literals(path: Path) -> set[str]:
     """English literals shown by ``st.*`` calls in ``path``: their label (first argument) and their
-    ``help=``, ``label=``, ``placeholder=``, ``caption=`` and ``title=`` (first 70 characters)."""
+    ``help=``, ``label=``, ``placeholder=``, ``caption=`` and ``title=``, the text of ``state.flash``,
+    the message of an exception raised there, a spinner's text, and the ``"title"`` or ``"text"`` of a
+    chart spec (first 70 characters)."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and node.exc.args:
+            text = _literal(node.exc.args[0])   # the pages show the errors raised here in their message
+            if text and ENGLISH.search(text):
+                found.add(text[:70])
+        if isinstance(node, ast.Dict):             # a chart's axis or legend title, a mark's text
+            for k, v in zip(node.keys, node.values):
+                text = _literal(v)
+                if isinstance(k, ast.Constant) and k.value in ("title", "text") and text and ENGLISH.search(text):
+                    found.add(text[:70])
         if not isinstance(node, ast.Call):
             continue
         name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
         shown = [node.args[0]] if name in VISIBLE_CALLS and node.args else []
+        if name == "flash" and len(node.args) > 1:       # state.flash(kind, text): shown on the next run
+            shown.append(node.args[1])
         shown += [kw.value for kw in node.keywords if kw.arg in VISIBLE_KEYWORDS]
         for arg in shown:
             text = _literal(arg)

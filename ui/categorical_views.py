@@ -32,8 +32,8 @@ def error_curve_spec(history: dict[str, np.ndarray], series: dict[str, str], tit
     colour = {"field": "series", "type": "nominal", "title": None,
               "scale": {"domain": list(series.values()), "range": [ERROR_COLORS.get(k, "#555") for k in series]},
               "legend": {"orient": "top"}}
-    x = {"field": "step", "type": "quantitative", "title": "step", "scale": {"nice": False}}
-    y = {"field": "value", "type": "quantitative", "title": "held-out error (%)", "scale": {"zero": True}}
+    x = {"field": "step", "type": "quantitative", "title": texts.CHART_STEP, "scale": {"nice": False}}
+    y = {"field": "value", "type": "quantitative", "title": texts.CHART_HELD_OUT_ERROR, "scale": {"zero": True}}
     tooltip = [{"field": "series"}, {"field": "step", "format": ",.0f"}, {"field": "value", "format": ".1f"}]
     return {"width": "container", "height": 220, "title": {"text": title, "anchor": "start", "fontSize": 13},
             "datasets": {"curve": frame},
@@ -130,7 +130,7 @@ def map_spec(codes: np.ndarray, labels: np.ndarray, heads: np.ndarray | None, ti
     layers = [{"data": {"name": "codes"}, "mark": {"type": "circle", "size": 18, "opacity": 0.8},
                "encoding": {"x": {"field": "z1", "type": "quantitative", "title": None, "scale": {"zero": False}},
                             "y": {"field": "z2", "type": "quantitative", "title": None, "scale": {"zero": False}},
-                            "color": {"field": "digit", "type": "nominal", "title": "digit",
+                            "color": {"field": "digit", "type": "nominal", "title": texts.CHART_DIGIT,
                                       "scale": {"domain": digits, "range": list(charts.DIGIT_COLORS)}}}}]
     datasets = {"codes": frame}
     if heads is not None:
@@ -175,7 +175,7 @@ def new_run(slot: state.Slot, kind: str, *, n_classes: int = 10, labels: int | N
                                train=TrainConfig(**train))
             return state.create_run(slot, config, paused=paused)
         except (ConfigError, DatasetUnavailable, OSError) as e:
-            state.flash("error", f"Could not start a run: {e}")
+            state.flash("error", texts.RUN_NOT_STARTED.format(error=texts.say(e)))
             return None
     return make
 

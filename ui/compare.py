@@ -37,7 +37,7 @@ PRESENT_PANEL_SIZE = 250         # presenter mode (no sidebar, 1280 × 720): thr
 HEADER_HEIGHT = 84               # title + a two-line blurb above each panel
 PAD_HEIGHT = 330
 PROBE_SCALE = 5                  # 28 px digits shown as 140 px
-MAP_CHOICES = {"ae": "AE codes", "vae": "VAE codes", "aae": "AAE codes", "prior": "p(z) sample"}
+MAP_CHOICES = ("ae", "vae", "aae", "prior")     # texts.CMP_MAP_CHOICES names them
 
 
 # ==================================================================================== runs
@@ -53,7 +53,7 @@ def new_run(paused: bool) -> TrainingJob | None:
     try:
         return state.create_run(state.COMPARE, run_config(state.value(state.K.CMP_PRIOR)), paused=paused, kinds=KINDS)
     except (ConfigError, OSError) as e:
-        state.flash("error", f"Could not start the comparison: {e}")
+        state.flash("error", texts.CMP_NOT_STARTED.format(error=texts.say(e)))
         return None
 
 
@@ -91,18 +91,17 @@ def shipped_run(paused: bool = True) -> TrainingJob | None:
         for kind, ck in loaded.items():
             cfg = ck.config.model
             if cfg.kind != kind or cfg.latent_dim != 2:
-                raise ConfigError(f"{paths[kind].name} is a {cfg.latent_dim}-D {cfg.kind.upper()}, "
-                                  f"the {kind.upper()} panel needs a 2-D {kind.upper()}")
+                raise ConfigError(texts.CMP_WRONG_MODEL.format(name=paths[kind].name, dim=cfg.latent_dim,
+                                                               its_kind=cfg.kind.upper(), kind=kind.upper()))
             if (cfg.preset, ck.config.data.name) != (loaded[PRIMARY].config.model.preset,
                                                      loaded[PRIMARY].config.data.name):
-                raise ConfigError(f"{paths[kind].name} was trained with another network or dataset than "
-                                  f"{paths[PRIMARY].name}: a fair comparison needs the same ones")
+                raise ConfigError(texts.CMP_NOT_ALIKE.format(name=paths[kind].name, primary=paths[PRIMARY].name))
         base = loaded[PRIMARY].config
         config = base.replace(prior=PriorConfig(name=prior), model=base.model.replace(kind=PRIMARY))
         job = state.create_run(state.COMPARE, config, paused=True, kinds=KINDS,
                                models={k: ck.model for k, ck in loaded.items()}, start_step=loaded[PRIMARY].step)
     except (ckpt.CheckpointError, ConfigError, OSError) as e:
-        state.flash("error", f"Could not load the shipped checkpoints: {e}")
+        state.flash("error", texts.CMP_SHIPPED_FAILED.format(error=texts.say(e)))
         return None
     vae_name = paths["vae"].stem
     if vae_name != wanted["vae"][0] and _vae_can_use(prior):
@@ -303,7 +302,7 @@ def probe(snap: Snapshot) -> None:
     bounds = shared_bounds(snap)
     left, right = st.columns([1, 1.25], gap="large")
     with left:
-        shown = st.segmented_control(texts.CMP_MAP_LABEL, list(MAP_CHOICES), key=state.K.CMP_MAP, format_func=MAP_CHOICES.get,
+        shown = st.segmented_control(texts.CMP_MAP_LABEL, list(MAP_CHOICES), key=state.K.CMP_MAP, format_func=texts.CMP_MAP_CHOICES.get,
                                      help=texts.HELP_CMP_MAP)
         view = snap.models.get(shown) if shown in KINDS else None
         if view is not None and view.codes is not None:

@@ -104,7 +104,7 @@ def _window(kind: str, prior: Prior, codes: np.ndarray | None) -> tuple[float, f
     return tuple(float(b) for b in prior.bounds)
 
 
-@st.cache_resource(show_spinner="Loading the checkpoint…", max_entries=6)
+@st.cache_resource(show_spinner=False, max_entries=6)
 def _from_checkpoint(path: str, mtime: float) -> Explorable:
     loaded = ckpt.load_checkpoint(path)
     cfg = loaded.config
@@ -161,7 +161,8 @@ def content_select(source_key: str) -> None:
 def _resolve(source_key: str) -> Explorable | None:
     if source_key.startswith("ckpt:"):
         path = source_key.removeprefix("ckpt:")
-        return _from_checkpoint(path, Path(path).stat().st_mtime)
+        with st.spinner(texts.EXPLORER_LOADING):
+            return _from_checkpoint(path, Path(path).stat().st_mtime)
     _, run_id, kind = source_key.split(":", 2)
     job = state.registry().get(run_id)
     if job is None:
@@ -332,7 +333,7 @@ def probe_view(source_key: str) -> None:
 
     marks = []
     if z_draw is not None:
-        marks.append({"x": float(z_draw[0]), "y": float(z_draw[1]), "text": "your drawing", "color": DRAWING_COLOR})
+        marks.append({"x": float(z_draw[0]), "y": float(z_draw[1]), "text": texts.PAD_DRAWING_MARK, "color": DRAWING_COLOR})
     path = None
     if z_a is not None and z_b is not None:
         path = [tuple(map(float, z_a)), tuple(map(float, z_b))]

@@ -54,7 +54,7 @@ def _run(slot: state.Slot, kind: str, prior: str, *, latent_dim: int = 2, label_
                                train=TrainConfig(label_fraction=label_fraction))
             return state.create_run(slot, config, paused=paused)
         except (ConfigError, DatasetUnavailable, OSError) as e:
-            state.flash("error", f"Could not start a run: {e}")
+            state.flash("error", texts.RUN_NOT_STARTED.format(error=texts.say(e)))
             return None
     return make
 

@@ -85,7 +85,7 @@ class Field:
         v = int(text) if self.kind == "int" else float(text)
         lo, hi = self.bounds()
         if not math.isfinite(v) or (lo is not None and v < lo) or (hi is not None and v > hi):
-            raise ValueError(f"{self.name}={text} is outside [{lo}, {hi}]")
+            raise ValueError(texts.URL_OUTSIDE.format(name=self.name, value=text, lo=lo, hi=hi))
         return v
 
 
@@ -152,7 +152,7 @@ def read_url() -> None:
         try:
             v = f.parse(text)
             if f.kind == "choice" and v not in _choices(f.name):
-                raise ValueError(f"{f.name}={text} is not one of the choices")
+                raise ValueError(texts.URL_NOT_A_CHOICE.format(name=f.name, value=text))
         except (ValueError, ConfigError) as e:
             state.flash("warning", texts.URL_SETTING_IGNORED.format(error=e))
             continue
@@ -213,13 +213,12 @@ def new_run_config(kind: str = "aae", *, prior: str | None = None) -> tuple[RunC
         loaded = ckpt.load_checkpoint(start)
         m = loaded.config.model
         if m.kind != kind or m.latent_dim != state.LATENT_DIM:
-            raise ConfigError(f"this page trains 2-D {kind.upper()}s; the checkpoint is a {m.latent_dim}-D "
-                              f"{m.kind.upper()}")
+            raise ConfigError(texts.START_FROM_WRONG_MODEL.format(kind=kind.upper(), dim=m.latent_dim,
+                                                                  its_kind=m.kind.upper()))
         config = loaded.config.replace(prior=config.prior, train=config.train)
         kwargs = {"model": loaded.model, "start_step": loaded.step}
     if not is_available(config.data.name):
-        raise DatasetUnavailable(f"{DATASETS[config.data.name].display_name} is not on this machine: "
-                                 f"download it first (button under *Dataset*), or choose MNIST 5k.")
+        raise DatasetUnavailable(texts.DATASET_NOT_HERE.format(dataset=DATASETS[config.data.name].display_name))
     return config, kwargs
 
 
@@ -270,7 +269,7 @@ def _download(name: str) -> bool:
                                                                              text=message))
     except DatasetUnavailable as e:
         bar.empty()
-        st.error(str(e))
+        st.error(texts.say(e))
         return False
     bar.empty()
     st.success(texts.DATASET_READY.format(name=DATASETS[name].display_name))

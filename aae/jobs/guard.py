@@ -21,7 +21,7 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
-LOSS_NAMES = {"recon": "reconstruction", "kl": "KL", "disc": "discriminator", "gen": "generator"}
+from ..messages import Message, loss_name
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def _is_loss(name: str) -> bool:
 
 class Guard:
     """Watches one model's per-batch metrics and held-out codes; ``observe_*`` return a message in
-    plain words when training has diverged or collapsed, else None."""
+    plain words (an ``aae.messages.Message``) when training has diverged or collapsed, else None."""
 
     def __init__(self, settings: GuardSettings = GuardSettings(), *, watch_codes: bool = True,
                  label: str = "") -> None:
@@ -66,22 +66,22 @@ class Guard:
     def healthy(self) -> bool:
         return not any(self._high.values()) and self._outside_since is None and self._d_wins_since is None
 
-    def observe_losses(self, step: int, metrics: dict[str, float]) -> str | None:
+    def observe_losses(self, step: int, metrics: dict[str, float]) -> Message | None:
         s = self.settings
         for name, value in metrics.items():
             if not _is_loss(name) or not math.isfinite(value):
                 continue
-            what = f"the {self.label}{LOSS_NAMES.get(name, name)} loss"
             if abs(value) > s.loss_limit:
-                return f"{what} reached {value:.3g} at step {step} (anything above {s.loss_limit:.0e} has blown up)"
+                return Message("guard.loss_limit", who=self.label, loss=loss_name(name), value=value, step=step,
+                               limit=s.loss_limit)
             recent = self._recent.setdefault(name, deque(maxlen=s.window))
             if len(recent) >= s.min_history:
                 median = sorted(recent)[len(recent) // 2]
                 if abs(value) > s.explode_ratio * abs(median) and abs(value) - abs(median) > s.explode_margin:
                     self._high[name] = self._high.get(name, 0) + 1
                     if self._high[name] >= s.explode_batches:
-                        return (f"{what} jumped to {value:.3g} at step {step}, "
-                                f"{abs(value) / max(abs(median), 1e-3):.0f}× its recent level of {median:.3g}")
+                        return Message("guard.loss_jump", who=self.label, loss=loss_name(name), value=value,
+                                       step=step, ratio=abs(value) / max(abs(median), 1e-3), median=median)
                     continue  # an exploding value does not become the new normal
             self._high[name] = 0
             recent.append(value)
@@ -93,14 +93,13 @@ class Guard:
             if self._d_wins_since is None:
                 self._d_wins_since = step
             elif step - self._d_wins_since >= s.collapse_steps:
-                return (f"the {self.label}discriminator has won completely for {step - self._d_wins_since} steps "
-                        f"(it tells codes from prior samples {100 * (self._d_acc or 1.0):.0f} % of the time): the "
-                        f"encoder gets no useful gradient any more")
+                return Message("guard.d_wins", who=self.label, steps=step - self._d_wins_since,
+                               acc=100 * (self._d_acc or 1.0))
         elif d_acc is not None or gen is not None:
             self._d_wins_since = None
         return None
 
-    def observe_codes(self, step: int, outside: float) -> str | None:
+    def observe_codes(self, step: int, outside: float) -> Message | None:
         """``outside``: share of held-out codes outside the prior's window (``Prior.outside_share``)."""
         if not self.watch_codes:
             return None
@@ -110,6 +109,6 @@ class Guard:
         if self._outside_since is None:
             self._outside_since = step
         elif step - self._outside_since >= self.settings.collapse_steps:
-            return (f"{100 * outside:.0f} % of the {self.label}codes have been outside the prior's window for "
-                    f"{step - self._outside_since} steps: the encoder is running away from p(z)")
+            return Message("guard.codes_outside", who=self.label, share=100 * outside,
+                           steps=step - self._outside_since)
         return None

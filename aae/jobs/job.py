@@ -43,6 +43,7 @@ from ..models import Autoencoder
 from ..priors import GaussianPrior, Prior, prior_from_config
 from ..probes import ProbeSettings, fit_evaluation
 from ..train import Trainer, check_prior_compatible, device_description, resolve_device, seeded_model
+from ..messages import Message, loss_name
 from .guard import Guard
 from .snapshot import (ACTIVE_STATES, DONE, FAILED, LOADING, PAUSED, QUEUED, RUNNING, STOPPED, History,
                        JobOptions, ModelView, Snapshot, freeze)
@@ -78,6 +79,14 @@ def _linear_weights(layers) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
 
 class JobStopped(Exception):
     pass
+
+
+def _said(exc: BaseException) -> str:
+    """A failure as the UI shows it: a Message speaks for itself (and can be translated); anything
+    else is named by its type, since its text alone may not say what went wrong."""
+    if exc.args and isinstance(exc.args[0], Message):
+        return exc.args[0]
+    return f"{type(exc).__name__}: {exc}"
 
 
 class _Diverged(Exception):
@@ -348,12 +357,11 @@ class TrainingJob:
         except JobStopped:
             self._status = STOPPED
         except _Diverged as e:
-            self._fail(f"Training diverged: {e}.", restore=True)
+            self._fail(e.args[0], restore=True)
         except _Fatal as e:
-            cause = e.__cause__ or e
-            self._fail(f"{type(cause).__name__}: {cause}")
+            self._fail(_said(e.__cause__ or e))
         except Exception as e:  # noqa: BLE001 — any failure must reach the UI as text
-            self._fail(f"{type(e).__name__}: {e}")
+            self._fail(_said(e))
         finally:
             self._end()
 
@@ -502,13 +510,15 @@ class TrainingJob:
         bad = [k for k, v in m.items() if not math.isfinite(v)]
         if bad:
             who = f"{kind.upper()} " if len(self.kinds) > 1 else ""
-            raise _Diverged(f"the {who}{', '.join(bad)} loss became {m[bad[0]]} at step {self._run.trainer.step_count}")
+            raise _Diverged(Message("job.not_finite", who=who, loss=loss_name(bad[0]) if len(bad) == 1 else ", ".join(bad),
+                                    value=m[bad[0]], step=self._run.trainer.step_count))
 
-    def _raise_alarm(self, message: str) -> None:
+    def _raise_alarm(self, message: Message) -> None:
         """Divergence or collapse that stays finite: pause, say so, offer the good weights."""
-        good = (f" The weights of step {self._good_step} were kept: restore them, lower the learning rates "
-                f"(or raise the discriminator noise) and play on." if self._good_step is not None else "")
-        self._alarm = f"Training paused: {message}.{good}"
+        if self._good_step is None:
+            self._alarm = Message("job.paused", reason=message)
+        else:
+            self._alarm = Message("job.paused_kept", reason=message, good_step=self._good_step)
         self._run_wanted.clear()
         if self._status == RUNNING:
             self._to_paused(autosave=False)  # the autosave keeps the last healthy weights, not these
@@ -648,21 +658,26 @@ class TrainingJob:
 
     def _do_unload(self) -> None:
         self._autosave()
-        where = f"; saved to {self._saved_path}" if self._saved_path else ""
-        self._notice = f"This run was unloaded after it sat idle{where}."
+        self._notice = (Message("job.unloaded_saved", path=str(self._saved_path)) if self._saved_path
+                        else Message("job.unloaded"))
         raise JobStopped()
 
     # -- ending --------------------------------------------------------------------------------
     def _fail(self, message: str, *, restore: bool = False) -> None:
+        """``restore``: ``message`` is why training diverged; the last good weights come back (and are
+        saved) when there are any."""
         self._status = FAILED
         self._run_wanted.clear()
-        if restore and self._run is not None and self._good_step is not None:
-            self._restore_good_weights()
-            message += f" The weights from step {self._good_step} were restored"
-            if self._autosave(force=True):
-                message += f" and saved to {self._saved_path}"
-            message += (". Lower the learning rates (or raise the discriminator noise) and start a new run "
-                        "from them.")
+        if restore:
+            if self._run is not None and self._good_step is not None:
+                self._restore_good_weights()
+                if self._autosave(force=True):
+                    message = Message("job.diverged_saved", reason=message, good_step=self._good_step,
+                                      path=str(self._saved_path))
+                else:
+                    message = Message("job.diverged_restored", reason=message, good_step=self._good_step)
+            else:
+                message = Message("job.diverged", reason=message)
         self._error = message
 
     def _end(self) -> None:
@@ -930,6 +945,6 @@ class TrainingJob:
                 suffix = "" if len(run.states) == 1 else f"-{kind}"
                 self._save(self.autosave_dir / f"run-{self.id}{suffix}", kind=kind, overwrite=True)  # the run's own
         except Exception as e:  # noqa: BLE001 — a full disk must not kill the run
-            self._notice = f"autosave failed: {e}"
+            self._notice = Message("job.autosave_failed", error=str(e))
             return False
         return True
