@@ -126,13 +126,16 @@ def run_one(task: dict) -> dict:
             tr.step()
             for schedule in schedules:
                 schedule.step()
-        codes, fit = probe.fit(model)
+        if task.get("referee") == "all":
+            train_codes, codes, fit = probe.fit_all(model)
+        else:
+            (codes, fit), train_codes = probe.fit(model), None
         referees.append(round(fit["referee"], 3))
         ratios.append(round(fit["prior_fit"], 3))
-        if tr.step_count in task["knn_at"] or tr.step_count >= steps:
-            knn[tr.step_count] = round(probe.knn(model, codes), 3)
+        if tr.step_count in task["knn_at"] or tr.step_count >= steps or task.get("knn_every"):
+            knn[tr.step_count] = round(probe.knn(model, codes, train_codes), 3)
     reached = {label: first_reached(referees, target) for label, target in (("floor", FLOOR), ("goal", GOAL))}
-    return {**{k: task[k] for k in ("setting", "prior", "seed", "device")},
+    return {**{k: task[k] for k in ("setting", "prior", "seed", "device")}, "referee": task.get("referee", "held-out"),
             **{f"steps_to_{label}": None if i is None else (i + 1) * task["every"] for label, i in reached.items()},
             "best": min(referees), "half": statistics.median(referees[len(referees) // 2:]),
             "last": referees[-1], "last_ratio": ratios[-1], "curve": referees, "ratios": ratios, "knn": knn,
@@ -162,6 +165,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--every", type=int, default=100)
     ap.add_argument("--knn-at", type=int, nargs="*", default=[], help="also measure k-NN at these steps")
+    ap.add_argument("--knn-every", action="store_true", help="measure the 5-NN at every evaluation")
+    ap.add_argument("--referee", choices=("held-out", "all"), default="held-out",
+                    help="held-out: the 500 held-out codes against 500 prior samples (the live page's size); "
+                         "all: all 5,000 digits against 5,000 prior samples, as time_to_fit --shipped measures")
     ap.add_argument("--priors", nargs="+", default=["gaussian", "mog10", "swiss_roll"])
     ap.add_argument("--only", nargs="+", default=list(SETTINGS), choices=list(SETTINGS), metavar="SETTING")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
@@ -178,9 +185,11 @@ def main(argv: list[str] | None = None) -> None:
         rows = [json.loads(line) for path in args.summarize for line in open(path) if line.strip()]
         rows = [r for r in rows if "error" not in r and "steps_to_floor" in r]  # referee runs only
         print(_SUMMARY_HEAD + "  (medians)")
-        for key in sorted({(r["prior"], r["setting"], r["steps"]) for r in rows}):
-            rs = [r for r in rows if (r["prior"], r["setting"], r["steps"]) == key]
-            print(f"{key[1]:<20}{key[0]:<12}" + _summary(rs) + f"  n={len(rs)}, {key[2]} steps")
+        def key_of(r: dict) -> tuple:
+            return r["prior"], r["setting"], r["steps"], r.get("referee", "held-out")
+        for key in sorted({key_of(r) for r in rows}):
+            rs = [r for r in rows if key_of(r) == key]
+            print(f"{key[1]:<20}{key[0]:<12}" + _summary(rs) + f"  n={len(rs)}, {key[2]} steps, {key[3]} referee")
         return
     if args.every < 1 or args.steps < args.every:
         ap.error("need 1 ≤ --every ≤ --steps")
@@ -200,7 +209,8 @@ def main(argv: list[str] | None = None) -> None:
     # Seed-major order: if the sweep is cut short, every setting has its first seed.
     # An AE has no prior to fit: its runs use the first prior only.
     tasks = [dict(setting=s, prior=p, seed=seed, steps=args.steps, every=args.every,
-                  knn_at=set(args.knn_at), device=args.device, threads=args.threads)
+                  knn_at=set(args.knn_at), knn_every=args.knn_every, referee=args.referee, device=args.device,
+                  threads=args.threads)
              for seed, s, p in itertools.product(args.seeds, args.only, args.priors)
              if SETTINGS[s][1].get("kind", "aae") == "aae" or p == args.priors[0]]
     print(f"{len(tasks)} runs of {args.steps} steps on {args.mix or args.device}, {args.workers} workers",

@@ -1,0 +1,114 @@
+"""Which weights ``python -m aae pretrain`` keeps: the plain AAE's rule weighs the referee and the
+5-NN (README, "The referee on the shipped models"); the other adversarial kinds keep the best referee."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import aae.__main__ as cli
+from aae.config import ModelConfig, PriorConfig, RunConfig, TrainConfig
+
+
+class _Tagged(torch.nn.Module):
+    """A model whose only weight says which evaluation its state came from."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tag = torch.nn.Parameter(torch.zeros(()))
+
+
+def _kept(rule: str, evaluations: list[tuple[float, float | None]], ceiling: float = 0.6) -> float | None:
+    model, keeper = _Tagged(), cli._Keeper(rule, ceiling=ceiling)
+    for i, (fit, knn) in enumerate(evaluations):
+        with torch.no_grad():
+            model.tag.fill_(i)
+        keeper.offer(model, fit, knn)
+    return None if keeper.state is None else keeper.state["tag"].item()
+
+
+def test_the_referee_rule_keeps_the_lowest_referee_whatever_the_knn():
+    assert _kept("referee", [(0.7, 0.9), (0.55, 0.3), (0.58, 0.8)]) == 1
+
+
+def test_the_knn_rule_keeps_the_best_knn_the_referee_allows():
+    # 0.9 at a referee over the ceiling is not allowed; of the two allowed, 0.8 beats 0.3
+    assert _kept("knn", [(0.7, 0.9), (0.55, 0.3), (0.58, 0.8)]) == 2
+
+
+def test_the_knn_rule_falls_back_to_the_lowest_referee_when_none_is_allowed():
+    assert _kept("knn", [(0.7, 0.9), (0.65, 0.3), (0.68, 0.8)]) == 1
+
+
+def test_nothing_offered_keeps_nothing():
+    assert _kept("knn", []) is None
+
+
+def test_train_fit_measures_the_knn_on_training_digits_only(monkeypatch):
+    from aae.data import load_dataset
+    from aae.priors import make_prior
+    from aae.train import seeded_model
+
+    data = load_dataset("synthetic")
+    monkeypatch.setattr(cli, "KEEP_KNN_QUERY", len(data.train_images) // 4)
+    model = seeded_model(ModelConfig(kind="aae"), 0)
+    fit, knn = cli._train_fit(model, make_prior("gaussian", dim=2), data, n=None, knn=True)
+    assert 0.0 <= fit <= 1.0 and 0.0 <= knn <= 1.0
+    assert cli._train_fit(model, make_prior("gaussian", dim=2), data)[1] is None
+
+
+def test_pretrain_asks_for_the_knn_rule_for_the_plain_aae_only(monkeypatch, tmp_path):
+    asked = {}
+
+    def fake_train_run(config: RunConfig, steps, **kwargs):
+        asked[config.model.kind] = kwargs["keep_best"]
+        raise KeyboardInterrupt("stop here")
+
+    monkeypatch.setattr(cli, "train_run", fake_train_run)
+    for name in ("aae-mog10", "labelled-aae-mog10", "ae"):
+        cli.main(["pretrain", "--only", name, "--steps", "3", "--no-progress", "--out", str(tmp_path)])
+    assert asked == {"aae": "knn", "labelled_aae": True, "ae": False}
+
+
+def test_train_run_with_the_knn_rule_returns_a_model(tmp_path):
+    config = RunConfig(prior=PriorConfig(name="gaussian"), model=ModelConfig(kind="aae"),
+                       train=TrainConfig(device="cpu", batch_size=16))
+    config = config.replace(data=config.data.replace(name="synthetic"))
+    model, _, _, metrics = cli.train_run(config, 40, quiet=True, keep_best="knn")
+    assert "prior_fit" in metrics
+
+
+def test_lr_decay_brings_every_learning_rate_to_its_share_by_the_end(monkeypatch):
+    import aae.train as T
+
+    made = []
+
+    class Recorded(T.Trainer):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(T, "Trainer", Recorded)
+    config = RunConfig(prior=PriorConfig(name="mog10"), model=ModelConfig(kind="aae"),
+                       train=TrainConfig(device="cpu", batch_size=16))
+    config = config.replace(data=config.data.replace(name="synthetic"))
+    cli.train_run(config, 20, quiet=True, lr_decay=0.1)
+    (tr,) = made
+    recipe = T.adversarial_recipe(config.train, tr.prior)
+    start = {"recon": config.train.lr_recon, "disc": recipe.lr_disc, "gen": recipe.lr_gen}
+    for name, opt in tr.optimizers.items():
+        assert opt.param_groups[0]["lr"] == pytest.approx(0.1 * start[name])
+
+
+def test_pretrain_decays_the_thin_and_multimodal_priors_only(monkeypatch, tmp_path):
+    asked = {}
+
+    def fake_train_run(config: RunConfig, steps, **kwargs):
+        asked[config.prior.name, config.model.kind] = (kwargs["lr_decay"], config.train.input_dropout)
+        raise KeyboardInterrupt("stop here")
+
+    monkeypatch.setattr(cli, "train_run", fake_train_run)
+    for name in ("aae-mog10", "aae-swiss_roll", "aae-gaussian", "vae-gaussian"):
+        cli.main(["pretrain", "--only", name, "--steps", "3", "--no-progress", "--out", str(tmp_path)])
+    assert asked == {("mog10", "aae"): (0.1, None), ("swiss_roll", "aae"): (0.1, None),
+                     ("gaussian", "aae"): (None, 0.2), ("gaussian", "vae"): (None, None)}
