@@ -638,3 +638,16 @@ def test_stale_temporary_files_are_removed_by_the_next_save(tmp_path):
     alive.write_bytes(b"{")
     saved(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["ck.json", "ck.safetensors", alive.name])
+
+
+SHIPPED_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
+
+
+@pytest.mark.parametrize("json_path", sorted(p for p in SHIPPED_DIR.glob("*.json") if p.with_suffix(".safetensors").is_file()
+                                             and p.stem != "digit-classifier"),   # its own format (test_classifier)
+                         ids=lambda p: p.stem)
+def test_every_shipped_checkpoint_loads_with_todays_code(json_path):
+    """A config field renamed or moved (e.g. into a recipe) must not leave a shipped model that the
+    Lesson, the Explorer and Compare silently cannot open."""
+    loaded = load_checkpoint(json_path.with_suffix(""))
+    assert loaded.step > 0 and loaded.config.model.kind
