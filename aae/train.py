@@ -99,7 +99,8 @@ def adversarial_recipe(config: TrainConfig, prior: Prior, kind: ModelKind | None
         beta1=r.beta1 if config.beta1 is None else config.beta1,
         d_penalty=r.d_penalty if config.d_penalty is None else config.d_penalty,
         d_input_noise=r.d_input_noise if config.d_input_noise is None else config.d_input_noise,
-        input_dropout=r.input_dropout if config.input_dropout is None else config.input_dropout)
+        input_dropout=r.input_dropout if config.input_dropout is None else config.input_dropout,
+        augment_shift=r.augment_shift, d_noise_decay_steps=r.d_noise_decay_steps)  # the kind's own, no config field
 
 
 def check_prior_compatible(kind: str | ModelKind, prior: Prior) -> None:
@@ -282,8 +283,11 @@ class Trainer:
 
     def d_input(self, z: torch.Tensor) -> torch.Tensor:
         """What a discriminator sees: z, plus N(0, s²) noise when the recipe's d_input_noise = s > 0
-        (TrainConfig.d_input_noise, or the prior's or kind's recipe where that is None)."""
+        (TrainConfig.d_input_noise, or the prior's or kind's recipe where that is None). With the
+        recipe's d_noise_decay_steps T > 0, s falls linearly to 0 over the first T steps: s·max(0, 1 − t/T)."""
         s = self.recipe.d_input_noise
+        if self.recipe.d_noise_decay_steps > 0:
+            s *= max(0.0, 1.0 - self.step_count / self.recipe.d_noise_decay_steps)
         if s > 0:
             noise = torch.randn(z.shape, generator=self.generator, device=z.device, dtype=z.dtype)
             return z + s * noise

@@ -4,6 +4,8 @@ batches (aae.kinds.categorical, aae.train.Trainer.labelled_batch)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import torch
 
@@ -86,11 +88,15 @@ def test_the_categorical_kinds_default_to_their_own_recipe_with_input_dropout():
     for name in ("semi_supervised", "clustering", "reduction", "reduction_semi"):
         recipe = adversarial_recipe(TrainConfig(), prior, get_kind(name))
         assert recipe == CATEGORICAL_RECIPE
-        assert (recipe.beta1, recipe.d_input_noise, recipe.input_dropout) == (0.9, 0.3, 0.2)
+        assert (recipe.beta1, recipe.d_input_noise, recipe.input_dropout, recipe.augment_shift) == (0.9, 0.3, 0.2, 1)
         # the benchmark's named setting of the sweep is the recipe, field by field
-        assert adversarial_recipe(TrainConfig(**SWEEP["noise0.3-drop0.2"][0]), prior, get_kind(name)) == recipe
+        from benchmarks.categorical import RECIPE_ONLY, _recipe_overrides
+        train = {k: v for k, v in SWEEP["shift1"][0].items() if k not in RECIPE_ONLY}
+        assert dataclasses.replace(adversarial_recipe(TrainConfig(**train), prior, get_kind(name)),
+                                   **_recipe_overrides("shift1")) == recipe
     # the plain AAE keeps a clean reconstruction; a config's own value wins over any recipe
     assert adversarial_recipe(TrainConfig(), prior, get_kind("aae")).input_dropout == 0.0
+    assert adversarial_recipe(TrainConfig(), prior, get_kind("aae")).augment_shift == 0
     assert adversarial_recipe(TrainConfig(input_dropout=0.0), prior, get_kind("clustering")).input_dropout == 0.0
 
 
@@ -99,6 +105,7 @@ def test_the_reconstruction_phase_drops_input_pixels_by_the_recipe():
     seen = {}
     for kind, train in (("clustering", {}), ("clustering", {"input_dropout": 0.0}), ("aae", {})):
         tr = _trainer(kind, data.train_images, data.train_labels, batch_size=32, **train)
+        tr.recipe = dataclasses.replace(tr.recipe, augment_shift=0)  # unmoved pixels, to count the zeroed ones
         batch = tr.next_batch()
         inputs = []
         hook = tr.model.encoder.register_forward_pre_hook(lambda m, args: inputs.append(args[0].detach().clone()))
@@ -108,3 +115,63 @@ def test_the_reconstruction_phase_drops_input_pixels_by_the_recipe():
         seen[(kind, bool(train))] = float((inputs[0][lit] == 0).float().mean())
     assert 0.15 < seen[("clustering", False)] < 0.25      # about a fifth of the lit pixels zeroed
     assert seen[("clustering", True)] == 0.0 and seen[("aae", False)] == 0.0
+
+
+def test_shifted_moves_every_image_by_at_most_the_shift_and_reaches_every_offset():
+    from aae.kinds.categorical import shifted
+    x = torch.zeros(400, 28, 28)
+    x[:, 14, 10] = 1.0                                   # one lit pixel, far from the frame's edges
+    x = x.reshape(400, 784)
+    assert shifted(x, 0) is x
+    out = shifted(x, 2, torch.Generator().manual_seed(0)).reshape(400, 28, 28)
+    assert out.sum().item() == 400.0                     # nothing lost, nothing added
+    where = out.reshape(400, -1).argmax(1)
+    dy, dx = (where // 28 - 14).tolist(), (where % 28 - 10).tolist()
+    assert set(zip(dy, dx)) == {(a, b) for a in range(-2, 3) for b in range(-2, 3)}   # all 25 offsets
+    edge = torch.zeros(1, 28, 28)
+    edge[0, 0, :] = 1.0                                  # the top row: a move up loses it, a move down keeps it
+    moved = [shifted(edge.reshape(1, 784), 1, torch.Generator().manual_seed(s)).sum().item() for s in range(30)]
+    assert set(moved) <= {0.0, 27.0, 28.0} and 0.0 in moved
+
+
+def test_augment_shift_translates_what_the_encoder_reads_and_the_baselines_labelled_digits():
+    data = load_dataset("mnist-5k")
+    for shift in (0, 2):
+        tr = _trainer("semi_supervised", data.train_images, data.train_labels, batch_size=50, input_dropout=0.0,
+                      label_fraction=100 / 4500)
+        tr.recipe = dataclasses.replace(tr.recipe, augment_shift=shift)
+        batch = tr.next_batch()
+        inputs = []
+        enc = tr.model.encoder.register_forward_pre_hook(lambda m, args: inputs.append(args[0].detach().clone()))
+        base = []
+        bl = tr.model.baseline.register_forward_pre_hook(lambda m, args: base.append(args[0].detach().clone()))
+        for phase in tr.phases:
+            tr.run_phase(phase, batch)
+        enc.remove(), bl.remove()
+        recon_in, disc_in, cls_in = inputs   # reconstruction, D phases (the generator reuses them), labelled batch
+        same = (recon_in.reshape(50, -1) == batch.x).all(1).float().mean().item()
+        if shift == 0:
+            assert same == 1.0 and torch.equal(disc_in, batch.x)
+        else:
+            assert same < 0.2                            # 1 in 25 draws is no move
+            assert torch.equal(disc_in, recon_in)        # one draw per batch for the encoder's phases
+            # each input is its digit moved: the lit mass stays within the frame's rounding
+            assert torch.allclose(recon_in.sum(1), batch.x.sum(1), atol=30.0)
+        assert torch.equal(base[0], cls_in)              # the baseline learns from the very same digits
+
+
+def test_the_discriminators_input_noise_decays_linearly_over_the_recipes_steps():
+    data = load_dataset("synthetic")
+    tr = _trainer("clustering", data.train_images, data.train_labels, d_input_noise=0.3)
+    assert tr.recipe.d_noise_decay_steps == 0            # the categorical recipe keeps it constant
+    tr.recipe = dataclasses.replace(tr.recipe, d_noise_decay_steps=1000)
+    zeros = torch.zeros(20000, 2)
+    stds = []
+    for step in (0, 500, 1000, 5000):
+        tr.step_count = step
+        stds.append(float(tr.d_input(zeros).std()))
+    np.testing.assert_allclose(stds[:2], [0.3, 0.15], rtol=0.03)
+    assert stds[2:] == [0.0, 0.0]
+    tr = _trainer("clustering", data.train_images, data.train_labels, d_input_noise=0.3)
+    tr.step_count = 5000                                 # no decay: the noise stays
+    assert abs(float(tr.d_input(zeros).std()) - 0.3) < 0.01

@@ -60,6 +60,12 @@ class AdversarialRecipe:
     # share of input pixels the reconstruction phase zeroes (a denoising AE): part of a kind's recipe
     # because the categorical AAE's clusters need it (benchmarks/categorical.py), the plain AAE's codes not
     input_dropout: float = 0.0
+    # The two below are a kind's own (no TrainConfig field): the largest random translation (pixels,
+    # each axis) of the encoder's inputs, a data augmentation the paper did not use, read by the
+    # categorical kinds only (aae.kinds.categorical.shifted); and the number of steps over which
+    # d_input_noise falls linearly to 0 (0: it stays constant; aae.train.Trainer.d_input).
+    augment_shift: int = 0
+    d_noise_decay_steps: int = 0
 
 # Roles of an optimiser: which settings it takes (aae.train.Trainer builds them).
 RECONSTRUCTION, DISCRIMINATOR, GENERATOR = "reconstruction", "discriminator", "generator"

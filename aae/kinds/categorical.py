@@ -67,8 +67,14 @@ N_MEMBERS = 8           # held-out digits shown beside each cluster head
 # between the vertices, so a digit can still move from one cluster to another; the dropout makes the
 # trunk's features robust, which is what the clusters are cut from. Lowering the reconstruction's lr
 # instead (3e-4, or 1e-4 everywhere) leaves y unused: the decoder learns to do without it. No R1 penalty.
+#   ... and random translations of ±1 pixel (augment_shift 1)  25 % at 3,000 (±2: 27 %, ±3: 38 %)
+# The translations are a data augmentation the paper did not use: the encoder reads each digit moved by
+# up to one pixel and the decoder rebuilds it unmoved, so q(y|x) must not depend on where the digit
+# sits. At 100 labels (2,000 steps, seed 0) the AAE's error falls from 19.8 % to 10.8 %, 0.55 × its
+# baseline's (which is trained on the same translated labelled digits: 19.6 %, from 22.0 %).
+# Decaying the D-input noise to 0 over 2,000 steps (d_noise_decay_steps) collapses the clusters (40 %).
 CATEGORICAL_RECIPE = AdversarialRecipe(lr_disc=1e-3, lr_gen=1e-3, beta1=0.9, d_penalty=0.0, d_input_noise=0.3,
-                                       input_dropout=0.2)
+                                       input_dropout=0.2, augment_shift=1)
 
 
 @dataclass
@@ -203,10 +209,42 @@ def one_hot_samples(tr: "Trainer", n: int) -> torch.Tensor:
     return F.one_hot(idx, k).float()
 
 
+def shifted(x: torch.Tensor, shift: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Images x (B, 784) in [0, 1], each moved by its own random translation of −shift … +shift pixels
+    along each axis (uniform integers; what moves out of the 28 × 28 frame is lost, what comes in is 0).
+    ``shift`` 0 returns x itself."""
+    if shift <= 0:
+        return x
+    b = x.shape[0]
+    padded = F.pad(x.reshape(b, IMAGE_SIZE, IMAGE_SIZE), (shift, shift, shift, shift))   # (B, 28 + 2s, 28 + 2s)
+    offset = torch.randint(0, 2 * shift + 1, (b, 2), generator=generator, device=x.device)  # (B, 2), s = no move
+    grid = torch.arange(IMAGE_SIZE, device=x.device)
+    rows = (offset[:, :1] + grid)[:, :, None]                              # (B, 28, 1)
+    cols = (offset[:, 1:] + grid)[:, None, :]                              # (B, 1, 28)
+    return padded[torch.arange(b, device=x.device)[:, None, None], rows, cols].reshape(b, N_PIXELS)
+
+
+def augmented(tr: "Trainer", batch: Batch) -> Batch:
+    """The batch the encoder sees in this step's phases: with the recipe's ``augment_shift`` s > 0, every
+    image randomly translated by up to s pixels (one draw per batch, shared by the reconstruction,
+    discriminator and generator phases; the decoder still rebuilds the untranslated digits); else the
+    batch itself."""
+    s = tr.recipe.augment_shift
+    if s <= 0:
+        return batch
+    cached = tr.scratch.get("augmented")
+    if cached is None or cached[0] is not batch:
+        cached = (batch, Batch(x=shifted(batch.x, s, tr.generator), labels=batch.labels, labelled=batch.labelled))
+        tr.scratch["augmented"] = cached
+    return cached[1]
+
+
 def reconstruction(tr: "Trainer", batch: Batch) -> dict[str, float]:
-    """Phase 1: encoder + decoder minimise L_rec(x, decoder(q(y|x), z)) (``losses.reconstruction_loss``)."""
+    """Phase 1: encoder + decoder minimise L_rec(x, decoder(q(y|x), z)) (``losses.reconstruction_loss``).
+    The encoder reads the translated batch (``augmented``, when the recipe asks) with the recipe's
+    input dropout; the decoder must rebuild the clean digits."""
     tr.scratch.pop("heads", None)  # the encoder is about to change: an earlier phase's outputs are stale
-    out = encode_for_reconstruction(tr, batch)  # with the recipe's input dropout, a denoising AE
+    out = encode_for_reconstruction(tr, augmented(tr, batch))  # with the recipe's input dropout, a denoising AE
     rec = losses.reconstruction_loss(tr.model.decoder(tr.model.decoder_input(out.y, out.z)), batch.x)
     metrics = {"recon": rec.item()}
     loss = rec
@@ -222,7 +260,7 @@ def reconstruction(tr: "Trainer", batch: Batch) -> dict[str, float]:
 def discriminators(tr: "Trainer", batch: Batch) -> dict[str, float]:
     """Phase 2a: D_y learns one-hot samples of Cat(n) (real) from q(y|x) (fake); D_z learns
     z ~ p(z) (real) from the style codes (fake). The encoder's outputs are detached here."""
-    out = tr.model.encoder(batch.x)
+    out = tr.model.encoder(augmented(tr, batch).x)
     tr.scratch["heads"] = (batch, out)
     m_y = discriminator_phase(tr, batch, tr.model.disc_y, out.y.detach(), lambda n: one_hot_samples(tr, n), "disc_y")
     m_z = discriminator_phase(tr, batch, tr.model.disc_z, out.z.detach(),
@@ -233,7 +271,8 @@ def discriminators(tr: "Trainer", batch: Batch) -> dict[str, float]:
 def generator(tr: "Trainer", batch: Batch) -> dict[str, float]:
     """Phase 2b: the encoder, as the generator of both heads, minimises L_G(D_y(y)) + L_G(D_z(z))."""
     cached = tr.scratch.pop("heads", None)
-    out = cached[1] if cached is not None and cached[0] is batch else tr.model.encoder(batch.x)
+    out = cached[1] if cached is not None and cached[0] is batch else tr.model.encoder(augmented(tr, batch).x)
+    tr.scratch.pop("augmented", None)  # the batch's last encoder phase: its translated copy is done with
     discs = (tr.model.disc_y, tr.model.disc_z)
     for d in discs:
         d.requires_grad_(False)  # D is only the judge in this phase
@@ -263,6 +302,9 @@ def classification(tr: "Trainer", batch: Batch) -> dict[str, float]:
     the y head only, so only the trunk and the y head move."""
     tr.scratch.pop("heads", None)
     labelled = tr.labelled_batch()
+    if tr.recipe.augment_shift > 0:  # the baseline then learns from the same translated digits
+        labelled = Batch(x=shifted(labelled.x, tr.recipe.augment_shift, tr.generator), labels=labelled.labels,
+                         labelled=labelled.labelled)
     _check_labels_fit(tr, labelled.labels)
     tr.scratch["labelled"] = labelled
     loss = classification_loss(tr.model.encoder(labelled.x).y_logits, labelled.labels)
