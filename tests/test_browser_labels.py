@@ -65,6 +65,12 @@ def test_the_style_page_draws_the_grid_follows_the_pad_and_restyles_a_drawing(pa
     open_page(page, streamlit_server, "style", "Style and content")
     control(page, "sty_step").click()
     wait_until(lambda: grid_src(page, "style-grid"), TRAIN_TIMEOUT_S, "the style grid")
+    drawn = page.locator("img[data-grid='style-grid']").first.evaluate(
+        """e => { const r = e.getBoundingClientRect(), c = getComputedStyle(e);
+                  return {fit: c.objectFit, drawn: Math.min(r.width / e.naturalWidth, r.height / e.naturalHeight),
+                          box: e.parentElement.getBoundingClientRect().width, width: r.width}; }""")
+    # the picture itself fills its column (Streamlit's "scale-down" drew it at its 300 px natural size)
+    assert drawn["fit"] != "scale-down" and drawn["drawn"] > 1.2 and drawn["width"] > 0.9 * drawn["box"], drawn
     before = wait_until(lambda: grid_src(page, "pad-row"), TRAIN_TIMEOUT_S, "the pad's ten digits")
     drag(page, "[data-testid='aae-pad-canvas']", (0.5, 0.5), (0.85, 0.2))
     wait_until(lambda: (src := grid_src(page, "pad-row")) is not None and src != before, 90,

@@ -184,13 +184,18 @@ def d_cells(d_grid: np.ndarray, lo: float, hi: float, cells: int = D_CELLS) -> d
             "d": grid.ravel().astype(np.float32)}
 
 
-def image_grid_html(images: np.ndarray, ncols: int, *, name: str, alt: str) -> str:
+def image_grid_html(images: np.ndarray, ncols: int, *, name: str, alt: str, max_width: str = "100%") -> str:
     """An image grid as an ``<img>`` with the PNG inline. Inline, not ``st.image``: a live fragment
     replaces its media files several times a second and the browser then asks for deleted ones
-    (404, a broken-image flash). ``pixelated`` keeps digits crisp when the browser scales them up."""
+    (404, a broken-image flash). ``pixelated`` keeps digits crisp when the browser scales them up.
+    The grid fills its column up to ``max_width`` (a CSS length: ``calc(100vh - 290px)`` keeps a
+    square grid within the window). ``object-fit`` is set because Streamlit's Markdown gives images
+    ``scale-down``, which drew a 300 px grid in the middle of a 586 px box; the bottom margin makes
+    up for the -1rem that Streamlit gives a Markdown block (the image overlapped what followed)."""
     uri = data_uri((viz.image_grid(images, ncols) * 255).astype(np.uint8))
-    return (f'<img src="{uri}" alt="{alt}" data-grid="{name}" '
-            f'style="width:100%;image-rendering:pixelated;border-radius:4px;display:block">')
+    return (f'<img src="{uri}" alt="{alt}" data-grid="{name}" style="width:100%;max-width:{max_width};'
+            f'height:auto;object-fit:contain;image-rendering:pixelated;border-radius:4px;display:block;'
+            f'margin-bottom:1rem">')
 
 
 # ------------------------------------------------------------------------------------ latent plot

@@ -34,6 +34,7 @@ WALK_COMPONENTS = (0, 1, 2)                               # Fig. 3: the first th
 WALK_STEPS = 10                                           # Gaussian percentiles 5 %, 15 %, …, 95 %
 ROLL_STEPS = 20
 GRID_STYLES = 10                                          # rows of the style grid (Fig. 7)
+GRID_FIT = "calc(100vh - 290px)"    # presenter mode: the square grid ends above a 720 px window's edge
 GRID_SEED = 7                                             # fixed styles: rows keep their identity
 K_FRACTION = state.key("setup", "labelled", "fraction")
 K_STYLE_DIM = state.key("setup", "style", "dim")
@@ -200,7 +201,9 @@ def style_grid(snap: Snapshot) -> None:
     grid = style_grid_from_weights(snap.decoder_weights, grid_styles(snap.config.model.latent_dim))
     with st.container(key="aae_style_grid"):
         st.markdown(charts.image_grid_html(grid.reshape(-1, 28, 28), N_DIGITS, name="style-grid",
-                                           alt=texts.STYLE_GRID_ALT_TEXT), unsafe_allow_html=True)
+                                           alt=texts.STYLE_GRID_ALT_TEXT,
+                                           max_width=GRID_FIT if presenter.presenting() else "100%"),
+                    unsafe_allow_html=True)
 
 
 def style_pad(snap: Snapshot) -> None:
@@ -215,6 +218,7 @@ def style_pad(snap: Snapshot) -> None:
                                  help=texts.HELP_STYLE_DIGIT)
     digit = 0 if digit is None else int(digit)
     n_rest = snap.config.model.latent_dim - 2
+    row = st.container()     # the ten digits sit above the pad (they fit a projector's window there), drawn below
     with st.container(key="aae_style_pad"):
         x, y = latent_pad(key=K_PAD, weights=fold_digit(snap.decoder_weights, digit),
                                      weights_version=f"{snap.decoder_version}:digit{digit}",
@@ -222,8 +226,8 @@ def style_pad(snap: Snapshot) -> None:
                                      bounds=snap.bounds, help=texts.HELP_STYLE_PAD,
                                      caption=texts.PAD_DECODED_CAPTION)
     style = np.concatenate([[x, y], np.zeros(n_rest)]).astype(np.float32)
-    st.caption(texts.STYLE_PAD_ROW.format(x=x, y=y))
-    with st.container(key="aae_style_pad_row"):
+    row.caption(texts.STYLE_PAD_ROW.format(x=x, y=y))
+    with row.container(key="aae_style_pad_row"):
         st.markdown(charts.image_grid_html(ten_digits(snap.decoder_weights, style), N_DIGITS, name="pad-row",
                                            alt=texts.STYLE_PAD_ROW_ALT), unsafe_allow_html=True)
 

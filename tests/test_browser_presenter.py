@@ -1,0 +1,67 @@
+"""Presenter mode in a real Chromium at 1280 × 720, in Chinese (issue 13): for each Lesson step's
+page, with the step's model loaded, the main picture and its key numbers end inside the window
+without scrolling, the run controls sit in the top bar, the sidebar is gone and the type is larger.
+One server and one browser context for the module, as a class follows the steps."""
+
+from __future__ import annotations
+
+import pytest
+from browser import exception_texts, wait_for_app, wait_until
+
+from ui import presenter
+
+pytestmark = pytest.mark.browser
+
+WIDTH, HEIGHT = 1280, 720
+WAIT_S = 120
+# step name -> what must be inside the window on its page: the main picture, then its key numbers
+MUST_FIT = {
+    "gaps": ["[data-testid='aae-pad-canvas']"],
+    "aae": [".st-key-aae_latent", ".st-key-aae_fit"],
+    "labels": [".st-key-aae_latent", ".st-key-aae_own_component"],
+    "style": ["img[data-grid='style-grid']", "img[data-grid='pad-row']"],
+    "semi": [".st-key-semi_error_curve"],
+    "clustering": [".st-key-cluster_error_curve"],
+}
+STEP_NUMBER = {"gaps": 1, "aae": 3, "labels": 5, "style": 6, "semi": 7, "clustering": 8}
+
+
+@pytest.fixture(scope="module")
+def tab(browser, streamlit_server):
+    context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
+    page = context.new_page()
+    page.set_default_timeout(WAIT_S * 1000)
+    yield page
+    page.goto(f"{streamlit_server}/lesson?step=1&present=1&lang=zh")     # pauses this browser's runs
+    wait_for_app(page)
+    page.locator(".st-key-lesson_go button").first.click()
+    context.close()
+
+
+def _box(page, selector: str) -> dict | None:
+    loc = page.locator(selector)
+    return loc.first.bounding_box() if loc.count() and loc.first.is_visible() else None
+
+
+@pytest.mark.parametrize("name", list(MUST_FIT))
+def test_each_lesson_page_fits_a_projector_in_presenter_mode(tab, streamlit_server, name):
+    tab.goto(f"{streamlit_server}/lesson?step={STEP_NUMBER[name]}&present=1&lang=zh")
+    wait_for_app(tab)
+    tab.locator(".st-key-lesson_go button").first.click()
+    for selector in MUST_FIT[name]:
+        wait_until(lambda: (b := _box(tab, selector)) is not None and b["height"] > 50, WAIT_S,
+                   f"{selector} drawn on step {name}'s page")
+    scroller = tab.locator("[data-testid='stMain']").first.evaluate("e => e.scrollTop")
+    assert scroller == 0
+    for selector in MUST_FIT[name]:
+        box = _box(tab, selector)
+        assert box["y"] >= 0 and box["y"] + box["height"] <= HEIGHT + 1, (selector, box)
+        assert box["x"] >= 0 and box["x"] + box["width"] <= WIDTH + 1, (selector, box)
+    assert _box(tab, "section[data-testid='stSidebar']") is None
+    if name != "gaps":                       # the Explorer has no run to control
+        controls = _box(tab, ".st-key-aae_present_controls button")
+        assert controls is not None and controls["y"] + controls["height"] <= 80, controls
+    size = tab.locator("[data-testid='stMain'] [data-testid='stMarkdownContainer'] p").first.evaluate(
+        "e => parseFloat(getComputedStyle(e).fontSize)")
+    assert size >= 16 * presenter.FONT_SCALE - 0.5
+    assert not exception_texts(tab)
