@@ -110,3 +110,15 @@ def test_a_supervised_checkpoint_round_trips_with_a_fifteen_dimensional_style(tm
         np.testing.assert_allclose(loaded.model.decode(z, torch.tensor([1, 8])).numpy(),
                                    m.decode(z, torch.tensor([1, 8])).numpy(), atol=5e-3)   # fp16 weights
     assert get_kind("supervised_aae").prior_incompatibility(make_prior("gaussian", dim=15)) is None
+
+
+def test_the_shipped_supervised_aae_draws_its_style_grid_as_the_intended_digits(capsys):
+    """Issue 11's target on the shipped checkpoint: ≥ 95 % of a 100-style × 10-digit grid, styles
+    drawn from p(z), read by the digit classifier as the digit asked for (benchmarks/label_fit.py)."""
+    from benchmarks import label_fit
+    from aae.checkpoints import SHIPPED_DIR
+    path = str(SHIPPED_DIR / "supervised-aae")
+    assert label_fit.style_grid_score(path, seed=0) >= 0.95
+    label_fit.main(["--style-grid", path, "--grid-seeds", "1", "2"])
+    lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("supervised AAE")]
+    assert [l.split("styles seed ")[1].split(":")[0] for l in lines] == ["1", "2"]
