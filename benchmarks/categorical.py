@@ -154,8 +154,15 @@ def run_one(use: str, n: int, labels: int | None, setting: str, seed: int, steps
             point = {"step": step, "seconds": round(time.perf_counter() - t0, 1)}
             point.update({k: round(float(v), 4) for k, v in probed.items() if isinstance(v, float)})
             if use == "clustering":  # how pure argmax q(y|x)'s held-out clusters are (no naming rule)
-                assigned = model.classify(test_x).argmax(1).cpu().numpy()
+                with torch.no_grad():
+                    assigned = model.classify(test_x).argmax(1).cpu().numpy()
                 point["purity"] = round(float(M.cluster_purity(assigned, test_y)), 4)
+            if use == "reduction":  # 5-NN accuracy of the held-out 2-D map against the reference digits' map
+                with torch.no_grad():
+                    ref_codes = model.encode(settings.reference_x).cpu().numpy()
+                    test_codes = model.encode(test_x).cpu().numpy()
+                point["knn_acc"] = round(float(M.knn_accuracy(ref_codes, settings.reference_labels, test_codes,
+                                                              test_y, k=5)), 4)
             point["recon"] = round(metrics["recon"], 2)
             curve.append(point)
             if not np.isfinite(metrics["recon"]):
