@@ -3,7 +3,9 @@ machine cannot bias it). For every (setting, prior, seed), measured every ``--ev
 500 held-out codes against 500 prior samples (``benchmarks.time_to_fit.FitProbe``): the referee
 (5-fold 15-NN two-sample accuracy, 0.5 = cannot tell), the steps until it is ≤ 0.60 and ≤ 0.55
 (mean of three evaluations), the best referee, the median over the second half of the run (does
-the fit hold?), the SW ratio, and the 5-NN accuracy of the held-out codes at the end.
+the fit hold?), the SW ratio, and the 5-NN accuracy of the held-out codes at the end. ``--referee all`` measures as
+``time_to_fit --shipped`` does instead: all 5,000 digits against 5,000 prior samples (the README's
+issue-9 sweep); ``--knn-every`` adds the 5-NN at every evaluation.
 
 A setting is a name and TrainConfig / ModelConfig overrides, plus run options that no config holds:
 ``decay`` (every learning rate falls linearly to this fraction of its value over the run) and
@@ -13,6 +15,7 @@ thread each on the CPU; ``--device cuda`` puts every worker on the GPU). Results
 table and, with ``--jsonl``, one JSON line per run as soon as it ends.
 
     python -m benchmarks.sweep_defaults --steps 4000 --priors mog10 --only base sharp decay0.1
+    python -m benchmarks.sweep_defaults --referee all --knn-every --every 250 --priors swiss_roll --only decay0.1
     python -m benchmarks.sweep_defaults --summarize sweep.jsonl
 """
 
