@@ -32,10 +32,12 @@ def error_curve_spec(history: dict[str, np.ndarray], series: dict[str, str], tit
     colour = {"field": "series", "type": "nominal", "title": None,
               "scale": {"domain": list(series.values()), "range": [ERROR_COLORS.get(k, "#555") for k in series]},
               "legend": {"orient": "top"}}
-    x = {"field": "step", "type": "quantitative", "title": texts.CHART_STEP, "scale": {"nice": False}}
+    x = {"field": "step", "type": "quantitative", "title": texts.CHART_STEP, "scale": {"nice": False},
+         "axis": {"format": ",d", "tickMinStep": 1}}     # whole steps (one point read "2,037.000000")
     y = {"field": "value", "type": "quantitative", "title": texts.CHART_HELD_OUT_ERROR, "scale": {"zero": True}}
     tooltip = [{"field": "series"}, {"field": "step", "format": ",.0f"}, {"field": "value", "format": ".1f"}]
     return {"width": "container", "height": 220, "title": {"text": title, "anchor": "start", "fontSize": 13},
+            "padding": {"top": 8, "left": 5, "right": 5, "bottom": 5},    # a CJK title's glyphs were cut at the top
             "datasets": {"curve": frame},
             "layer": [{"data": {"name": "curve"}, "mark": {"type": "line", "point": True, "strokeWidth": 2},
                        "encoding": {"x": x, "y": y, "color": colour, "tooltip": tooltip}}]}
@@ -49,7 +51,14 @@ def keyed_chart(spec: dict, *, key: str, width: str = "stretch") -> None:
 
 
 def error_curve(snap: Snapshot, series: dict[str, str], *, key: str, title: str) -> None:
-    keyed_chart(error_curve_spec(snap.view.history, series, title), key=key)
+    """The held-out error over steps; until the run has measured it (a run continuing a checkpoint
+    starts with no curve), a line that says so instead of an empty axis."""
+    history = snap.view.history
+    if not any(np.isfinite(np.asarray(history.get(k, ()), np.float64)).any() for k in series):
+        with st.container(key=key):
+            st.caption(texts.ERROR_CURVE_WAITING.format(title=title))
+        return
+    keyed_chart(error_curve_spec(history, series, title), key=key)
 
 
 def confusion_spec(confusion: np.ndarray, class_names: tuple[str, ...] | None = None) -> dict:
@@ -251,9 +260,8 @@ def semi_results(snap: Snapshot | None) -> None:
     rows = []
     for n, (aae, nn) in PAPER_SEMI.items():
         ours = OUR_SEMI.get(n, (None, None, None))
-        rows.append({"labels": f"{n:,}", "paper AAE (MNIST)": percent(aae), "paper NN baseline (MNIST)": percent(nn),
-                     "our AAE (mnist-5k)": percent(ours[0]), "our NN baseline (mnist-5k)": percent(ours[1]),
-                     "k-NN on raw pixels (mnist-5k)": percent(ours[2])})
+        values = (f"{n:,}", percent(aae), percent(nn), percent(ours[0]), percent(ours[1]), percent(ours[2]))
+        rows.append(dict(zip(texts.SEMI_TABLE_COLUMNS, values)))
     st.dataframe(rows, hide_index=True, width="stretch")
     st.caption(texts.SEMI_RESULTS_NOTE.format(steps=OUR_SEMI_STEPS, seeds=OUR_SEEDS))
 
@@ -281,7 +289,7 @@ def clustering_live(job) -> None:
 
 def clustering_results() -> None:
     st.markdown(f"**{texts.RESULTS_TITLE}**")
-    rows = [{"clusters": n, "paper (MNIST)": percent(p), "ours (mnist-5k)": percent(OUR_CLUSTERS.get(n))}
+    rows = [dict(zip(texts.CLUSTER_TABLE_COLUMNS, (n, percent(p), percent(OUR_CLUSTERS.get(n)))))
             for n, p in PAPER_CLUSTERS.items()]
     st.dataframe(rows, hide_index=True, width="stretch")
     st.caption(texts.CLUSTER_RESULTS_NOTE.format(steps=OUR_CLUSTER_STEPS, seeds=OUR_SEEDS))

@@ -635,7 +635,8 @@ def curves_specs(history: dict[str, np.ndarray]) -> dict[str, dict]:
     # Nothing that changes between refreshes may sit in a spec (it would rebuild the chart): the
     # scales follow the data.
     step = np.asarray(history.get("step", np.zeros(0)), np.float64)
-    x = {"field": "step", "type": "quantitative", "title": None, "scale": {"nice": False}}
+    x = {"field": "step", "type": "quantitative", "title": None, "scale": {"nice": False},
+         "axis": {"format": ",d", "tickMinStep": 1}}
 
     def lines(keys: dict[str, str], colors: list[str], y: dict, title: str, extra: list[dict],
               clip: bool) -> dict:

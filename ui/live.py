@@ -94,7 +94,7 @@ def _idle_watch(job_id: str, sig: tuple) -> None:
 # ------------------------------------------------------------------------------------ shared notices
 
 def _runs(n: int) -> str:
-    return f"{n} run" + ("" if n == 1 else "s")
+    return texts.RUN_COUNT["one" if n == 1 else "many"].format(n=n)
 
 
 def queued_notice(snap: Snapshot) -> None:

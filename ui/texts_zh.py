@@ -349,6 +349,11 @@ CHART_HELD_OUT_ERROR = "留出数据上的错误率（%）"
 CHART_DIGIT = "数字"
 PAD_DRAWING_MARK = "你画的数字"
 EXPLORER_LOADING = "正在加载检查点…"
+RUN_COUNT = {"one": "{n} 个训练", "many": "{n} 个训练"}
+SEMI_TABLE_COLUMNS = ("标签数", "论文 AAE（MNIST）", "论文 NN 基线（MNIST）", "我们的 AAE（mnist-5k）",
+                      "我们的 NN 基线（mnist-5k）", "原始像素上的 k-NN（mnist-5k）")
+CLUSTER_TABLE_COLUMNS = ("簇数", "论文（MNIST）", "我们的（mnist-5k）")
+ERROR_CURVE_WAITING = "**{title}**：这条曲线从本次训练第一次在留出数字上测量时开始。"
 CMP_NOT_STARTED = "无法开始对比：{error}"
 CMP_SHIPPED_FAILED = "无法加载随附的检查点：{error}"
 DATASET_NOT_HERE = "这台机器上没有 {dataset}：请先下载（*数据集* 下面的按钮），或者选择 MNIST 5k。"
@@ -432,7 +437,7 @@ FAILED_WHAT_TO_DO = (
     "或者选择 *MNIST 5k* 数据集。"
 )
 QUEUED = (
-    ":material/hourglass_top: 排队中：前面还有 {ahead} 个。这台服务器最多同时训练 {cap} 个；"
+    ":material/hourglass_top: 排队中：前面还有 {ahead}。这台服务器最多同时运行 {cap}；"
     "其中一个暂停或停止后，这次训练就会开始。"
 )
 LOADING = "正在加载数据集并构建网络……"
