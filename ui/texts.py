@@ -620,7 +620,7 @@ EXPLORER_TITLE = "Latent explorer: put a finger into the code space"
 EXPLORER_INTRO = (
     "The square is the 2-D latent space: faint dots are the codes of held-out digits (colour = digit), the ring is "
     "a point z that you drag — your browser decodes it at display rate with the decoder's own weights.",
-    "Around it: Python's decode of the same z (the reference), the five most similar training images, the decoder's "
+    "Around it: the same z decoded on the server (the reference), the five most similar training images, the decoder's "
     "manifold over p(z), an interpolation path, and a canvas that encodes a digit you draw.",
 )
 NO_EXPLORER_SOURCE = (
@@ -645,12 +645,12 @@ HELP_INTERP_END = (
 HELP_INTERP_STEPS = "How many decoded images along the path, both ends included."
 HELP_DRAW = "Draw one digit; it is encoded when you lift the pen."
 HELP_PROBE_TO_DRAWING = "Move the probe to the code of your drawing."
-EXPLORER_SERVER_TITLE = "Python's decode"
+EXPLORER_SERVER_TITLE = "Decoded on the server"
 EXPLORER_SERVER_CAPTION = "The reference: the server decodes the z the pad reported with the same decoder. It should match the pad's digit."
 EXPLORER_LIVE = "Live: {status} · the pad gets the newest decoder at most every {s} s."
 EXPLORER_NEAREST_TITLE = "Nearest training images"
 EXPLORER_NEAREST_CAPTION = (
-    "The 5 training images closest to Python's decoded digit (d = L2 distance in pixel space, listed under them). A "
+    "The 5 training images closest to the server's decoded digit (d = L2 distance in pixel space, listed under them). A "
     "model that only memorised its training set would reproduce one of them (paper Fig. 5)."
 )
 EXPLORER_GRID_TITLE = "Manifold of the decoder"

@@ -577,7 +577,7 @@ EXPLORER_TITLE = "隐空间探索：把手指伸进编码空间"
 EXPLORER_INTRO = (
     "这个正方形就是二维隐空间：淡色的点是留出数字的编码（颜色 = 数字），圆环是你拖动的一个点 z——你的浏览器用解码器"
     "自己的权重，以屏幕刷新的速度解码它。",
-    "周围还有：Python 对同一个 z 的解码（参考结果）、最相似的五张训练图像、解码器在 p(z) 上的流形、一条插值路径，"
+    "周围还有：服务器对同一个 z 的解码（参考结果）、最相似的五张训练图像、解码器在 p(z) 上的流形、一条插值路径，"
     "以及一块画板，它会编码你画的数字。",
 )
 NO_EXPLORER_SOURCE = (
@@ -600,12 +600,12 @@ HELP_INTERP_END = (
 HELP_INTERP_STEPS = "路径上解码多少张图像（包括两个端点）。"
 HELP_DRAW = "画一个数字；抬笔时它会被编码。"
 HELP_PROBE_TO_DRAWING = "把探针移到你所画数字的编码处。"
-EXPLORER_SERVER_TITLE = "Python 的解码"
+EXPLORER_SERVER_TITLE = "服务器上的解码"
 EXPLORER_LIVE = "实时：{status} · 画板最多每 {s} 秒拿到一次最新的解码器。"
 EXPLORER_SERVER_CAPTION = "参考结果：服务器用同一个解码器解码画板报告的 z。它应当与画板上的数字一致。"
 EXPLORER_NEAREST_TITLE = "最近的训练图像"
 EXPLORER_NEAREST_CAPTION = (
-    "与 Python 解码出的数字最接近的 5 张训练图像（d = 像素空间中的 L2 距离，写在图像下方）。一个只会死记训练集的模型"
+    "与服务器解码出的数字最接近的 5 张训练图像（d = 像素空间中的 L2 距离，写在图像下方）。一个只会死记训练集的模型"
     "会重现其中某一张（论文图 5）。"
 )
 EXPLORER_GRID_TITLE = "解码器的流形"
