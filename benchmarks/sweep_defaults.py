@@ -79,6 +79,8 @@ SETTINGS: dict[str, tuple] = {
     "noise0.1-dsteps2": ({"d_input_noise": 0.1, "disc_steps": 2}, {}),
     "wd0.1": ({"weight_decay": 0.1}, {}),
     "drop0.2": ({"input_dropout": 0.2}, {}),
+    "drop0.35": ({"input_dropout": 0.35}, {}),
+    "drop0.5": ({"input_dropout": 0.5}, {}),
     "ae-wd0.1": ({"weight_decay": 0.1}, {"kind": "ae"}),
     "ae-drop0.2": ({"input_dropout": 0.2}, {"kind": "ae"}),
     "ae-drop0.5": ({"input_dropout": 0.5}, {"kind": "ae"}),
