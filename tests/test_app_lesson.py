@@ -233,7 +233,9 @@ def test_a_steps_button_pauses_the_runs_of_earlier_steps_even_one_it_replaced(ap
     _assert_clean(at)
     second = state.registry().get(at.session_state[state.TRAIN.session_key])
     assert second.id != first.id
-    assert first.wait_for(lambda s: s.status == "paused", timeout=120).status == "paused"
+    # paused by the step's button, then stopped as the run its slot replaced (ui.controls.new_run);
+    # a run still loading its checkpoint goes straight to stopped. Either way it trains no more.
+    assert first.wait_for(lambda s: s.status in ("paused", "stopped"), timeout=120).status in ("paused", "stopped")
 
 
 @pytest.mark.parametrize("page, name", [("pages/train.py", "NO_RUN"), ("pages/semi_supervised.py", "SEMI_NO_RUN"),

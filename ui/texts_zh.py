@@ -686,7 +686,7 @@ RESULTS_TITLE = "我们的数字与论文的对照"
 SEMI_RESULTS_NOTE = (
     "论文：完整 MNIST（50,000 个训练数字），784-1000-1000 网络，许多轮。我们：mnist-5k（4,500 个训练、500 个留出"
     "数字），小的 784-512-256 网络，{steps} 步，{seeds} 个种子的中位数（benchmarks/categorical.py；README）。"
-    "错误率 = 被分错的留出数字所占比例。"
+    "错误率 = 被分错的留出数字所占比例。我们还把每个训练数字随机平移最多一个像素（论文没有这样做）；基线也一样。"
 )
 CLUSTER_TITLE = "无监督聚类"
 CLUSTER_INTRO = (
@@ -707,7 +707,7 @@ HEADS_ALT = "每一行：一个簇中心，然后是分到它的留出数字"
 HEADS_LABELS = "每个簇代表的标签（簇→数字）：{labels}"
 CLUSTER_RESULTS_NOTE = (
     "论文：完整 MNIST，1000-1000 网络。我们：mnist-5k，小网络，{steps} 步，{seeds} 个种子的中位数"
-    "（benchmarks/categorical.py）。"
+    "（benchmarks/categorical.py），输入随机平移一个像素（论文没有这样做）。"
 )
 REDUCTION_TITLE = "降维"
 REDUCTION_INTRO = (
