@@ -111,14 +111,17 @@ def test_the_language_switch_turns_the_lesson_into_chinese_and_back(tab, streaml
     _open_step(tab, streamlit_server, 3)
     sidebar = tab.locator("[data-testid='stSidebar']")
     sidebar.get_by_text(texts.LANGUAGES["zh"], exact=True).click()
-    wait_until(lambda: _h1(tab) == ZH["LESSON_TITLE"], WAIT_S, "the Chinese lesson")
-    assert tab.locator("h3").first.inner_text() == f"3 · {ZH['LESSON_STEP_TITLES']['aae']}"
+    # the page redraws top down: the title may be Chinese a moment before the step's heading is
+    wait_until(lambda: _h1(tab) == ZH["LESSON_TITLE"]
+               and tab.locator("h3").first.inner_text() == f"3 · {ZH['LESSON_STEP_TITLES']['aae']}",
+               WAIT_S, "the Chinese lesson, at step 3")
     assert ZH["LESSON_QUESTIONS"]["aae"] in tab.inner_text("body")
     assert EN["LESSON_QUESTIONS"]["aae"] not in tab.inner_text("body")
     wait_until(lambda: url_param(tab, "lang") == "zh", WAIT_S, "?lang=zh in the address")
     sidebar.get_by_text(texts.LANGUAGES["en"], exact=True).click()
-    wait_until(lambda: _h1(tab) == EN["LESSON_TITLE"], WAIT_S, "the English lesson again")
-    assert tab.locator("h3").first.inner_text() == f"3 · {EN['LESSON_STEP_TITLES']['aae']}"
+    wait_until(lambda: _h1(tab) == EN["LESSON_TITLE"]
+               and tab.locator("h3").first.inner_text() == f"3 · {EN['LESSON_STEP_TITLES']['aae']}",
+               WAIT_S, "the English lesson again, at step 3")
     assert not exception_texts(tab)
 
 
