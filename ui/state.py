@@ -344,15 +344,17 @@ def _leave_a_core_for_the_ui() -> None:
         torch.set_num_threads(wanted)
 
 
-def _warm_up() -> None:
-    """While the teacher picks a prior, do what the first run would otherwise wait for: load the
-    default dataset (cached per process) and import scikit-learn (the k-NN metric of the first
-    snapshot; ~2 s on a laptop CPU). Measured: Start → first scatter 5.6 s without, see
-    benchmarks/ui_live.py."""
+def _warm_up(runs_here: bool) -> None:
+    """While the teacher picks a prior, load the default dataset (cached per process: the Explorer,
+    the Lesson and the categorical pages read it here) and, where runs train in this process
+    (``runs_here``), import scikit-learn (the k-NN and the referee of a run's second snapshot; 1.4 s
+    on a 2-core CPU). Where runs train in worker processes, those warm up themselves
+    (``aae.jobs.proxy``), and an import here would only slow the first page down."""
     try:
         from aae.data import load_dataset
         load_dataset(DataConfig().name, seed=DataConfig().seed)
-        import sklearn.neighbors  # noqa: F401
+        if runs_here:
+            import sklearn.neighbors  # noqa: F401
     except Exception:  # noqa: BLE001 — only a head start: the run reports any real problem itself
         pass
 
@@ -367,8 +369,8 @@ def registry() -> JobRegistry:
     holds its own torch, about 0.4 GB); ``$AAE_SPARE_WORKERS`` how many workers wait started ahead
     (default 1: Start never waits for an interpreter and the torch import)."""
     _leave_a_core_for_the_ui()
-    threading.Thread(target=_warm_up, name="aae-warm-up", daemon=True).start()
     workers = os.environ.get("AAE_JOB_WORKERS", "").strip() or "process"
+    threading.Thread(target=_warm_up, args=(workers != "process",), name="aae-warm-up", daemon=True).start()
     kwargs: dict[str, Any] = {"autosave_dir": runs_dir(), "idle_pause": IDLE_PAUSE_S, "workers": workers}
     if workers == "process":
         from aae.jobs.proxy import prestart

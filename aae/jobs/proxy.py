@@ -27,8 +27,9 @@ The child uses one torch thread (``$AAE_TORCH_THREADS`` overrides) and picks its
 parent goes away.
 
 Spare workers: starting a child costs an interpreter and the torch import (seconds on a small CPU).
-``prestart()`` starts one child ahead that waits for its run; ``JobProxy.start`` takes it (and
-starts the next spare in the background), so pressing Start never waits for the import.
+``prestart()`` starts one child ahead that waits for its run; ``JobProxy.start`` takes it, and the
+next spare starts once that run's first codes have arrived (not before: on two cores it would slow
+the run everybody is waiting for), so pressing Start never waits for the import.
 """
 
 from __future__ import annotations
@@ -81,9 +82,14 @@ class _Spares:
                 conn.close()
             else:
                 process = None
+        return (process, conn) if process is not None else _spawn()
+
+    def refill(self) -> None:
+        """Start the next spare in the background. A run calls it once its first codes have arrived
+        (or it ended): a spare started while the run's own worker still imports and loads takes
+        half of a 2-core CPU from it, just when the teacher waits for the first scatter."""
         if self.wanted:
             threading.Thread(target=self.fill, name="aae-spare-worker", daemon=True).start()
-        return (process, conn) if process is not None else _spawn()
 
     def fill(self) -> None:
         """Start spares until ``wanted`` are ready (one filler at a time)."""
@@ -368,6 +374,7 @@ class JobProxy:
     # ------------------------------------------------------------------ the receiver thread
     def _receive(self) -> None:
         clean = False
+        refilled = False
         try:
             while not clean:
                 try:
@@ -375,8 +382,13 @@ class JobProxy:
                 except (EOFError, OSError):
                     break  # the child is gone
                 clean = self.handle_message(raw)
+                if not refilled and self.peek().codes is not None:
+                    refilled = True
+                    _SPARES.refill()   # this run is up: now the next spare may take the CPU
         finally:
             self._finish(clean)
+            if not refilled:
+                _SPARES.refill()
 
     def handle_message(self, raw: bytes) -> bool:
         """Act on one message from the child (the receiver thread; tests call it with hostile
@@ -552,7 +564,9 @@ class _Child:
         from .job import TrainingJob   # the heavy imports first: a spare is ready the moment its run arrives
 
         if self.spare:
-            _warm_up()
+            # Beside the wait, not before it: a run that arrives mid-way starts at once, and shares
+            # whatever the warm-up is importing or loading (the import and dataset locks).
+            threading.Thread(target=_warm_up, name="aae-warm-up", daemon=True).start()
         try:
             tag, spec = pickle.loads(self.conn.recv_bytes())
         except (EOFError, OSError):
@@ -618,14 +632,18 @@ class _Child:
 
 
 def _warm_up() -> None:
-    """What the first snapshot would otherwise wait for: scikit-learn (the k-NN) and the default
-    dataset (cached per process)."""
+    """What a run's first codes would otherwise wait for, in the order the run needs it: the default
+    dataset (cached per process), the optimiser's first construction (torch's first ``Adam`` imports
+    ``torch._dynamo``: 1.5 s of a cold start on a 2-core CPU), then scikit-learn (the k-NN and the
+    referee of the snapshot after the first codes)."""
     try:
-        import sklearn.neighbors  # noqa: F401
+        import torch
 
         from ..config import DataConfig
         from ..data import load_dataset
         load_dataset(DataConfig().name, seed=DataConfig().seed)
+        torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+        import sklearn.neighbors  # noqa: F401
     except Exception:  # noqa: BLE001 — only a head start: the run reports any real problem itself
         pass
 
