@@ -179,9 +179,17 @@ class Trainer:
         # Fused Adam runs each optimiser step as one kernel instead of ~6 small ops per tensor: on a
         # CPU that is a fifth of a small model's step time (benchmarks/train_throughput.py).
         self._fused = {"fused": True} if self.device.type in ("cpu", "cuda") else {}
-        self.optimizers: dict[str, torch.optim.Optimizer] = {
-            spec.name: self._make_optimizer(spec) for spec in self.kind.optimizers}
+        self._optimizers: dict[str, torch.optim.Optimizer] | None = None   # built on first use
         self._roles = {spec.name: spec.role for spec in self.kind.optimizers}
+
+    @property
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """The kind's optimisers by name, built on first use with the recipe of that moment: a
+        process's first ``Adam`` imports ``torch._dynamo`` (about a second on a small CPU), which
+        a run's first codes need not wait for (``benchmarks/ui_live.py``, cold start)."""
+        if self._optimizers is None:
+            self._optimizers = {spec.name: self._make_optimizer(spec) for spec in self.kind.optimizers}
+        return self._optimizers
 
     def _make_optimizer(self, spec: OptimizerSpec) -> torch.optim.Optimizer:
         params = list(spec.params(self.model))
