@@ -19,6 +19,7 @@ PRESETS = ("small", "paper")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 MAX_NAME_CHARS = 64             # dataset and prior names
 MAX_PATH_CHARS = 4096
+MAX_DISC_FOURIER = 256          # random Fourier features of the code discriminator's input
 MAX_CLASSES = 100               # classes or clusters of a categorical kind's q(y|x)
 _CUDA_INDEX = re.compile(r"cuda:\d{1,2}")
 
@@ -118,6 +119,7 @@ class ModelConfig(_Serializable):
     encoder: str = "deterministic"  # deterministic | gaussian | universal (paper §2); a VAE is always gaussian
     noise_dim: int = 8              # universal encoder: size of the noise η fed beside x
     n_classes: int = 10             # categorical kinds (aae.kinds.categorical): classes or clusters of q(y|x)
+    disc_fourier: int = 0           # code discriminator: random Fourier features of z beside z (0: none; aae.models)
 
     def __post_init__(self) -> None:
         from .kinds import get_kind  # deferred: the kinds import the models, which import this module
@@ -132,6 +134,8 @@ class ModelConfig(_Serializable):
                f"model.noise_dim must be an integer in [1, 784], got {_show(self.noise_dim)}")
         _check(_is_int(self.n_classes) and 2 <= self.n_classes <= MAX_CLASSES,
                f"model.n_classes must be an integer in [2, {MAX_CLASSES}], got {_show(self.n_classes)}")
+        _check(_is_int(self.disc_fourier) and 0 <= self.disc_fourier <= MAX_DISC_FOURIER,
+               f"model.disc_fourier must be an integer in [0, {MAX_DISC_FOURIER}], got {_show(self.disc_fourier)}")
         if kind.encoder is not None and self.encoder != kind.encoder:
             # e.g. the VAE's KL term needs q(z|x) as a density: only the gaussian encoder has one.
             object.__setattr__(self, "encoder", kind.encoder)

@@ -30,6 +30,8 @@ N_PIXELS = IMAGE_SIZE * IMAGE_SIZE
 PRESET_HIDDEN: dict[str, tuple[int, ...]] = {"small": (512, 256), "paper": (1000, 1000)}
 PRESET_DISC_HIDDEN: dict[str, tuple[int, ...]] = {"small": (256, 256), "paper": (1000, 1000)}
 DISC_LEAKY_SLOPE = 0.2  # negative slope of the discriminator's LeakyReLU (GAN practice, see Discriminator)
+DISC_FOURIER_SCALE = 4.0  # std of the random frequencies of ModelConfig.disc_fourier's features
+DISC_FOURIER_SEED = 0
 
 
 def mlp(sizes: list[int] | tuple[int, ...], *, leaky: float = 0.0) -> nn.Sequential:
@@ -97,16 +99,32 @@ class Decoder(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """D(z): logit that z came from the prior p(z) rather than from the encoder's q(z)."""
+    """D(z): logit that z came from the prior p(z) rather than from the encoder's q(z).
 
-    def __init__(self, *, latent_dim: int, hidden: tuple[int, ...]) -> None:
+    ``fourier`` > 0 feeds sin(z·B) and cos(z·B) beside z, for ``fourier`` fixed random directions
+    and frequencies B ~ N(0, DISC_FOURIER_SCALE²) (random Fourier features). A plain MLP on a 2-D
+    input draws smooth functions first: trained alone on the shipped pinwheel's codes (a disc with
+    the right radii and no arms) against the pinwheel, it tells them apart 55 % of the time after
+    3,000 steps, with the features 74 % (README, "The referee on the shipped models").
+    """
+
+    def __init__(self, *, latent_dim: int, hidden: tuple[int, ...], fourier: int = 0) -> None:
         super().__init__()
+        if fourier:
+            # drawn from a fixed seed, not the global RNG, and saved with the weights (a buffer)
+            g = torch.Generator().manual_seed(DISC_FOURIER_SEED)
+            self.register_buffer("fourier", torch.randn(latent_dim, fourier, generator=g) * DISC_FOURIER_SCALE)
+        else:
+            self.fourier = None
         # LeakyReLU, not ReLU: with plain ReLU the discriminator's units die once the codes drift
         # outside the prior's range, D outputs a constant (loss stuck at 2·ln 2 ≈ 1.386), the
         # generator gets no gradient and q(z) drifts away from p(z) (measured: benchmarks/sweep_defaults.py).
-        self.net = mlp([latent_dim, *hidden, 1], leaky=DISC_LEAKY_SLOPE)
+        self.net = mlp([latent_dim + 2 * fourier, *hidden, 1], leaky=DISC_LEAKY_SLOPE)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if self.fourier is not None:
+            p = z @ self.fourier                                         # (B, F)
+            z = torch.cat([z, torch.sin(p), torch.cos(p)], dim=1)        # (B, Z + 2F)
         return self.net(z).squeeze(1)                                    # (B,)
 
 

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 def code_discriminator(config: ModelConfig, extra_inputs: int = 0) -> Discriminator:
     """The discriminator of the preset on a code (Z inputs) and ``extra_inputs`` more (a label)."""
-    return Discriminator(latent_dim=config.latent_dim + extra_inputs, hidden=PRESET_DISC_HIDDEN[config.preset])
+    return Discriminator(latent_dim=config.latent_dim + extra_inputs, hidden=PRESET_DISC_HIDDEN[config.preset],
+                         fourier=config.disc_fourier)
 
 
 class AAE(Autoencoder):
