@@ -11,6 +11,7 @@ widgets.explanations(snap)
 
 with presenter.panel():
     prior = controls.prior_select(widgets.TRAIN)
+    setup.hard_prior_note(prior)
     controls.run_controls(job, widgets.TRAIN)
     setup.run_setup("aae")
 widgets.flash_messages()

@@ -499,3 +499,32 @@ def test_the_referee_is_the_headline_fit_number_and_its_badge_follows_it(app_tes
     assert metric.value == f"{snap.referee_smooth:.0%}"
     assert (metric.delta == texts.FIT_GOOD) == (snap.referee_smooth <= texts.REFEREE_GOOD)
     assert f"referee tells the codes from p(z) {snap.referee_smooth:.0%}" in _texts(at.caption)
+
+
+def test_a_prior_whose_shipped_aae_is_not_fitted_says_so_under_the_menu(app_test, tmp_path, monkeypatch):
+    """The note reads the shipped AAE's recorded referee: above the good-fit line it names the
+    number and the Labels page; at or below it, nothing; a missing or broken file, nothing."""
+    import json
+    import shutil
+
+    for prior, referee in (("pinwheel", 0.71), ("gaussian", 0.55), ("mog10", 0.61)):
+        src = state.SHIPPED_CHECKPOINTS / f"aae-{prior}"
+        shutil.copy(src.with_suffix(".safetensors"), tmp_path / f"aae-{prior}.safetensors")
+        meta = json.loads(src.with_suffix(".json").read_text())
+        meta["metrics"]["referee"] = referee
+        (tmp_path / f"aae-{prior}.json").write_text(json.dumps(meta))
+    (tmp_path / "aae-uniform.json").write_text("{not json")
+    monkeypatch.setattr(state, "SHIPPED_CHECKPOINTS", tmp_path)
+    at = app_test()
+    at.run()
+    _assert_clean(at)
+    assert "Hard without labels" not in _texts(at.caption)          # the Gaussian: fitted
+    at.selectbox(key=setup.key("prior")).select("pinwheel").run()
+    note = next(c.value for c in at.caption if "Hard without labels" in c.value)
+    assert "71%" in note and "60%" in note and texts.NAV_TITLES["labelled"] in note
+    at.selectbox(key=setup.key("prior")).select("mog10").run()
+    assert "61%" in _texts(at.caption)
+    for prior in ("uniform", "swiss_roll"):                          # broken, missing: no note, no error
+        at.selectbox(key=setup.key("prior")).select(prior).run()
+        _assert_clean(at)
+        assert "Hard without labels" not in _texts(at.caption)

@@ -240,6 +240,33 @@ def prior_select(name_key: str | None = None, *, label: str | None = None, on_ch
     return name
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def _shipped_fit(prior: str, mtime: float) -> tuple[float, int] | None:
+    """(referee, steps) that the shipped plain AAE of ``prior`` recorded at its save: its held-out
+    codes against as many prior samples, the live page's measure. ``mtime`` renews the cache when
+    the file is replaced."""
+    del mtime
+    try:
+        meta = ckpt.read_metadata(state.SHIPPED_CHECKPOINTS / f"aae-{prior}.json")
+        return float(meta["metrics"]["referee"]), int(meta["step"])
+    except (ckpt.CheckpointError, KeyError, TypeError, ValueError):
+        return None
+
+
+def hard_prior_note(prior: str) -> None:
+    """Under the Train page's prior menu: say so when the shipped AAE of this prior does not reach a
+    good fit (the referee above ``texts.REFEREE_GOOD``), and where labels make it fit."""
+    path = state.SHIPPED_CHECKPOINTS / f"aae-{prior}.json"
+    try:
+        fit = _shipped_fit(prior, path.stat().st_mtime)
+    except OSError:
+        return
+    if fit is None or fit[0] <= texts.REFEREE_GOOD:
+        return
+    st.caption(texts.PRIOR_HARD_NOTE.format(steps=f"{fit[1]:,}", pct=f"{fit[0]:.0%}", good=f"{texts.REFEREE_GOOD:.0%}",
+                                            labels_page=texts.NAV_TITLES["labelled"]))
+
+
 def dataset_select(*, disabled: bool = False) -> tuple[str, bool]:
     """Dataset dropdown; a dataset that is not on this machine gets a download button with a
     progress bar (offline, the download fails with the message of ``DatasetUnavailable``).

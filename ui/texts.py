@@ -300,6 +300,10 @@ REFEREE_SENTENCE = (
     "Second number, sliced-Wasserstein ratio (blind to shape, ≈ 1 is close): {sw}."
 )
 REFEREE_COLUMN = "referee ↓ (0.5 best)"
+PRIOR_HARD_NOTE = (
+    "**Hard without labels:** after {steps} steps, the shipped AAE's held-out codes are still told from "
+    "p(z) {pct} of the time (good: {good} or less). On *{labels_page}*, labels send each digit to its own part."
+)
 ALARM = "**Training paused itself.** {alarm}"
 # What the core says (aae.messages: the guard's alarms, a failed or unloaded run, a missing dataset), by
 # code. English is the core's own wording; ``texts.say`` renders a Message in the current language.

@@ -295,6 +295,10 @@ REFEREE_SENTENCE = (
     "第二个数字，切片 Wasserstein 比值（看不到形状，≈ 1 表示接近）：{sw}。"
 )
 REFEREE_COLUMN = "裁判 ↓（0.5 最好）"
+PRIOR_HARD_NOTE = (
+    "**没有标签时很难拟合：** 训练 {steps} 步后，随应用提供的 AAE 的留出编码仍有 {pct} 的情况被裁判与 p(z) "
+    "区分开（好的拟合：{good} 或更低）。在“{labels_page}”页面，标签把每个数字送进它自己的部分。"
+)
 ALARM = "**训练已自动暂停。** {alarm}"
 MESSAGES = {
     "loss.recon": "重构",
