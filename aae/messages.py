@@ -49,6 +49,10 @@ ENGLISH: dict[str, str] = {
     "job.unloaded": "This run was unloaded after it sat idle.",
     "job.unloaded_saved": "This run was unloaded after it sat idle; saved to {path}.",
     "job.autosave_failed": "autosave failed: {error}",
+    # devices (aae.train.device_description)
+    "device.cpu_one": "CPU (1 thread)",
+    "device.cpu": "CPU ({n} threads)",
+    "device.mps": "Apple GPU (MPS)",
     # datasets (aae.data)
     "data.download_failed": "Could not download {dataset} into {folder} (no internet connection? {reason}). "
                             "Retry with the dashboard's download button or `python -m aae download {name}` "

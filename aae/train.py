@@ -29,6 +29,7 @@ from .config import ConfigError, ModelConfig, TrainConfig
 from .data import to_float
 from .kinds import DISCRIMINATOR, RECONSTRUCTION, Batch, ModelKind, OptimizerSpec, build_model, get_kind
 from .kinds.base import AdversarialRecipe  # a kind may bring its own (ModelKind.recipe)
+from .messages import Message
 from .models import Autoencoder
 from .priors import Prior
 
@@ -72,13 +73,14 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 
 def device_description(device: torch.device) -> str:
-    """Human-readable name of a device, e.g. 'CPU (2 threads)' or 'GPU: NVIDIA H100'."""
+    """Human-readable name of a device, e.g. 'CPU (2 threads)' (a ``Message``, so the dashboard can
+    say it in its language) or 'GPU: NVIDIA H100'."""
     if device.type == "cuda":
         return f"GPU: {torch.cuda.get_device_name(device)}"
     if device.type == "mps":
-        return "Apple GPU (MPS)"
+        return Message("device.mps")
     n = torch.get_num_threads()
-    return f"CPU ({n} thread{'s' if n != 1 else ''})"
+    return Message("device.cpu_one") if n == 1 else Message("device.cpu", n=n)
 
 
 def seeded_model(config: ModelConfig, seed: int) -> Autoencoder:

