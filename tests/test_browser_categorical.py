@@ -22,6 +22,12 @@ def control(page, key: str):
     return page.locator(f".st-key-{key}").get_by_role("button").first
 
 
+def pause(page, key: str) -> None:
+    """Pause the page's run (one left training would take a core from every test after it)."""
+    control(page, key).click()
+    wait_until(lambda: control(page, key).inner_text().strip().endswith("Resume"), 60, f"{key} to turn into Resume")
+
+
 def count(page, selector: str) -> int:
     return page.locator(selector).count()
 
@@ -46,6 +52,7 @@ def test_semi_supervised_page_draws_live_error_curves_and_classifies_a_drawing(p
     page.mouse.move(*at(0.5, 0.85), steps=10)                                 # a "1"
     page.mouse.up()
     wait_until(lambda: page.get_by_text("The AAE says").count() > 0, 90, "the run's verdict on the drawing")
+    pause(page, "semi_play")
     assert not exception_texts(page)
 
 
@@ -57,6 +64,7 @@ def test_clustering_page_shows_the_heads_grid(page, streamlit_server):
     control(page, "clustering_play").click()
     wait_until(lambda: count(page, ".st-key-cluster_error_curve svg g.mark-symbol path") >= 2, TRAIN_TIMEOUT_S,
                "the clustering error measured twice")
+    pause(page, "clustering_play")
     assert not exception_texts(page)
 
 
