@@ -7,7 +7,7 @@ Playwright + Debian's Chromium.
   puts the drawing's code on the map.
 * Compare: three live panels and the metrics table while AE, VAE and AAE train.
 
-(No page shows an exception: tests/test_browser_train.py opens every page of the navigation.)
+(No page shows an exception: tests/test_browser_deeplinks.py opens every page of the navigation.)
 
 The components render into open shadow roots; Playwright's CSS locators pierce them.
 """

@@ -1,7 +1,8 @@
 """Deep links in a real Chromium: every page opened fresh by its URL — by the first visitor of a
 fresh server, with and without ``?run=`` / ``?compare=`` — shows the app's own navigation and wide
-frame on the first load and attaches the run; each link is opened in a new browser context. Train,
-the default page, lives at the root; ``/train`` (typed, or an old link) lands there with its query."""
+frame on the first load, with no exception and no script error, and attaches the run; each share
+link is opened in a new browser context. Train, the default page, lives at the root; ``/train``
+(typed, or an old link) lands there with its query."""
 
 from __future__ import annotations
 
@@ -64,15 +65,33 @@ def test_first_visitor_on_a_deep_link_gets_the_frame(browser, fresh_server):
         page.context.close()
 
 
-@pytest.mark.parametrize("path, title", [("/", "Train an adversarial"), ("/train", "Train an adversarial"),
-                                         ("/lesson", "Lesson"),
-                                         ("/compare", "AE vs VAE vs AAE"), ("/explorer", "Latent explorer")])
-def test_every_page_opened_by_its_url_shows_the_frame(browser, fresh_server, path, title):
-    page = open_fresh(browser, fresh_server + path)
+PAGES = [("/", "Train an adversarial"), ("/train", "Train an adversarial"), ("/lesson", "Lesson"),
+         ("/compare", "AE vs VAE vs AAE"), ("/explorer", "Latent explorer")]
+
+
+def test_every_page_opened_by_its_url_shows_the_frame_and_no_error(browser, fresh_server):
+    """Each page of the navigation (the ones above with their titles, and every other one listed),
+    opened by its address: a new page load, so a new Streamlit session that starts on that page.
+    One browser for all of them (each new browser costs a cold load of Streamlit's scripts); the
+    first load of a fresh browser is the test above and the share links' below."""
+    page = open_fresh(browser, fresh_server + PAGES[0][0])
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
     try:
-        assert_frame(page, title)
-        if path == "/train":
-            assert_at_root(page, {})
+        links = page.locator("[data-testid='stSidebarNav'] a")
+        hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+        paths = [urlsplit(h).path or "/" for h in hrefs]
+        assert len(paths) >= 3 and {"/lesson", "/compare", "/explorer"} <= set(paths), hrefs
+        todo = PAGES + [(p, None) for p in paths if p not in {path for path, _ in PAGES}]
+        for i, (path, title) in enumerate(todo):
+            if i:
+                page.goto(fresh_server + path)
+                wait_for_app(page)
+                page.locator("h1").first.wait_for()
+            assert_frame(page, title or "")
+            if path == "/train":
+                assert_at_root(page, {})
+            assert not errors, (path, errors)
     finally:
         page.context.close()
 

@@ -1,8 +1,9 @@
 """The Train page in a real Chromium against a real `streamlit run dashboard.py`: live training,
 pause, single steps, single phases, reloading, watchers who never control a run, handing control
-over with a control link, and no exception on any page. Runs share one server; each test opens a
-fresh browser context (a new browser: a fresh session, no cookies, so a fresh run) and follows its
-run through one story (a run's first batch is the slow part, so tests share one where they can)."""
+over with a control link (no page shows an exception: tests/test_browser_deeplinks.py opens every
+page of the navigation). Runs share one server; each test opens a fresh browser context (a new
+browser: a fresh session, no cookies, so a fresh run) and follows its run through one story (a
+run's first batch is the slow part, so tests share one where they can)."""
 
 from __future__ import annotations
 
@@ -106,7 +107,10 @@ def test_live_training_moves_the_codes_and_pause_stops_it(page, streamlit_server
     assert not exception_texts(page)
 
 
-def test_steps_and_phases_advance_exactly_one_batch_and_a_reload_keeps_the_run(page, streamlit_server):
+def test_steps_and_phases_advance_one_batch_a_reload_keeps_the_run_and_a_control_link_hands_it_over(
+        page, browser, streamlit_server):
+    """One run's story (its first batch is the slow part): single steps and phases, a reload, then a
+    watcher who sees it live and a helper who steps it through a control link."""
     open_train_page(page, streamlit_server)
     control(page, "ctl_step").click()                                           # creates a paused run
     wait_for_step(page, lambda s: s == 1, "step 1")
@@ -138,18 +142,12 @@ def test_steps_and_phases_advance_exactly_one_batch_and_a_reload_keeps_the_run(p
     unchanged_after_redraws(page, lambda: step_count(page), 3, redraws=1, what="the counter after one more batch")
     assert not exception_texts(page)
 
-
-def test_a_watcher_sees_the_run_live_and_a_control_link_hands_control_over(page, browser, streamlit_server):
-    open_train_page(page, streamlit_server)
-    control(page, "ctl_step").click()
-    wait_for_step(page, lambda s: s == 1, "step 1")
-    run_id = run_id_in_url(page)
-
+    # the same paused run, at step 3: a watcher sees it live, a control link hands control over
     watcher, helper = new_browser(browser), new_browser(browser)
     try:
         watcher.goto(f"{streamlit_server}/?run={run_id}")
         wait_for_app(watcher)
-        wait_for_step(watcher, lambda s: s == 1, "the watched run's counter", timeout=90)
+        wait_for_step(watcher, lambda s: s == 3, "the watched run's counter", timeout=90)
         watcher.locator(".st-key-ctl_watching").get_by_text("Watching").wait_for()
         for key in ("ctl_step", "ctl_phase", "ctl_reset", "ctl_save"):
             assert not has_control(watcher, key), f"a watcher has {key}"
@@ -160,15 +158,15 @@ def test_a_watcher_sees_the_run_live_and_a_control_link_hands_control_over(page,
         assert f"run={run_id}" in link and "control=" in link
         helper.goto(link)
         wait_for_app(helper)
-        wait_for_step(helper, lambda s: s == 1, "the helper sees the run", timeout=90)
+        wait_for_step(helper, lambda s: s == 3, "the helper sees the run", timeout=90)
         assert "control=" not in address(helper), "the secret stays out of the address bar"
         assert has_control(helper, "ctl_step")
         control(helper, "ctl_step").click()                                     # the helper steps...
-        wait_for_step(helper, lambda s: s == 2, "the helper's step", timeout=90)
-        wait_for_step(watcher, lambda s: s == 2, "the watcher to see the step", timeout=90)
+        wait_for_step(helper, lambda s: s == 4, "the helper's step", timeout=90)
+        wait_for_step(watcher, lambda s: s == 4, "the watcher to see the step", timeout=90)
         page.reload()
         wait_for_app(page)
-        wait_for_step(page, lambda s: s == 2, "the owner sees the helper's step", timeout=90)
+        wait_for_step(page, lambda s: s == 4, "the owner sees the helper's step", timeout=90)
 
         control(watcher, "ctl_play").click()                                    # ...the watcher starts its own
         wait_until(lambda: url_param(watcher, "run") not in (None, run_id), TRAIN_TIMEOUT_S,
@@ -176,7 +174,7 @@ def test_a_watcher_sees_the_run_live_and_a_control_link_hands_control_over(page,
         wait_for_app(page)
         page.reload()
         wait_for_app(page)
-        wait_for_step(page, lambda s: s == 2, "the owner's run, untouched", timeout=90)
+        wait_for_step(page, lambda s: s == 4, "the owner's run, untouched", timeout=90)
         assert "paused" in status_text(page) and run_id in status_text(page)
         wait_until(lambda: control(watcher, "ctl_play").inner_text().strip().endswith("Pause"), 60,
                    "the watcher's own run to train")
@@ -185,20 +183,3 @@ def test_a_watcher_sees_the_run_live_and_a_control_link_hands_control_over(page,
     finally:
         watcher.context.close()
         helper.context.close()
-
-
-def test_no_streamlit_exception_on_any_page(page, streamlit_server):
-    """Every page of the navigation, each opened by its address: no exception box, no script error."""
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    open_train_page(page, streamlit_server)
-    links = page.locator("[data-testid='stSidebarNav'] a")
-    hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
-    assert len(hrefs) >= 3, hrefs
-    for href in hrefs:
-        target = href if href.startswith("http") else f"{streamlit_server}/{href.lstrip('/')}"
-        page.goto(target)
-        wait_for_app(page)
-        page.locator("h1").first.wait_for()
-        assert not exception_texts(page), f"exception on {target}: {exception_texts(page)}"
-    assert not errors, errors
