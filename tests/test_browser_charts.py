@@ -1,15 +1,15 @@
 """The latent plot as Chromium draws it on the Train page: square with the D(z) layer on (it once
 squashed the window into about 360 × 205 px), and the outside-the-window caption clear of the
-axis ticks and title."""
+axis ticks and title.
+
+The check runs inside the Train page's live-training test (tests/test_browser_train.py), on the
+run that test trains: a run of its own would cost another first batch on the shared server."""
 
 from __future__ import annotations
 
-import pytest
-from browser import exception_texts, wait_for_app, wait_until
+from browser import wait_until
 
-pytestmark = pytest.mark.browser
-
-TRAIN_TIMEOUT_S = 90        # a run's first steps and its first D(z) grid on a busy 2-core machine
+TRAIN_TIMEOUT_S = 90        # a run's first D(z) grid on a busy 2-core machine
 PLOT = ".st-key-aae_latent"
 
 GEOMETRY_JS = """(plot) => {
@@ -27,21 +27,12 @@ GEOMETRY_JS = """(plot) => {
 }"""
 
 
-def control(page, key: str):
-    return page.locator(f".st-key-{key}").get_by_role("button").first
-
-
 def overlaps(a: dict, b: dict) -> bool:
     return a["left"] < b["right"] and b["left"] < a["right"] and a["top"] < b["bottom"] and b["top"] < a["bottom"]
 
 
-def test_the_latent_plot_stays_square_with_the_discriminator_layer(page, streamlit_server):
-    page.goto(streamlit_server)
-    wait_for_app(page, timeout=TRAIN_TIMEOUT_S)
-    control(page, "ctl_play").wait_for(timeout=TRAIN_TIMEOUT_S * 1000)   # a cold first page is slow here
-    control(page, "ctl_play").click()
-    wait_until(lambda: page.locator(f"{PLOT} svg g.mark-symbol path").count() > 0, TRAIN_TIMEOUT_S,
-               "the first scatter")
+def assert_square_with_the_discriminator_layer(page) -> None:
+    """On a Train page whose run has drawn its scatter: turn the D(z) layer on and measure the plot."""
     page.locator("[data-testid='stButtonGroup'] button", has_text="D(z)").first.click()
     geometry = wait_until(lambda: (g := page.evaluate(GEOMETRY_JS, PLOT)) and g["d_cells"] > 0
                           and g["image"] and g["note"] and g, TRAIN_TIMEOUT_S, "the D(z) layer")
@@ -52,5 +43,3 @@ def test_the_latent_plot_stays_square_with_the_discriminator_layer(page, streaml
     assert abs(width - height) <= 2, f"the plot is {width:.0f} × {height:.0f} px"
     assert geometry["note"]["top"] > image["bottom"]
     assert not [a for a in geometry["axis"] if overlaps(a, geometry["note"])], "the caption covers the axis"
-    control(page, "ctl_play").click()      # pause: the run must not hold a slot for the next test
-    assert exception_texts(page) == []

@@ -1,7 +1,7 @@
-"""The Train page in a real Chromium against a real `streamlit run dashboard.py`: live training,
-pause, single steps, single phases, reloading, watchers who never control a run, handing control
-over with a control link (no page shows an exception: tests/test_browser_deeplinks.py opens every
-page of the navigation). Runs share one server; each test opens a fresh browser context (a new
+"""The Train page in a real Chromium against a real `streamlit run dashboard.py`: live training
+(with the latent plot's D(z) layer on: tests/test_browser_charts.py), pause, single steps, single
+phases, reloading, watchers who never control a run, handing control over with a control link (no
+page shows an exception: tests/test_browser_deeplinks.py opens every page of the navigation). Runs share one server; each test opens a fresh browser context (a new
 browser: a fresh session, no cookies, so a fresh run) and follows its run through one story (a
 run's first batch is the slow part, so tests share one where they can)."""
 
@@ -11,6 +11,7 @@ import re
 
 import pytest
 from browser import address, exception_texts, unchanged_after_redraws, url_param, wait_for_app, wait_until
+from test_browser_charts import assert_square_with_the_discriminator_layer
 
 pytestmark = pytest.mark.browser
 
@@ -85,7 +86,7 @@ def new_browser(browser):
     return pg
 
 
-def test_live_training_moves_the_codes_and_pause_stops_it(page, streamlit_server):
+def test_live_training_moves_the_codes_draws_a_square_d_layer_and_pause_stops_it(page, streamlit_server):
     open_train_page(page, streamlit_server)
     choose_prior(page, "Swiss roll")
     control(page, "ctl_play").click()
@@ -96,6 +97,7 @@ def test_live_training_moves_the_codes_and_pause_stops_it(page, streamlit_server
     wait_for_step(page, lambda s: s > first, "the counter to keep rising")
     assert "training" in status_text(page)
     assert page.locator(".st-key-setup_prior input[role='combobox']").input_value() == "Swiss roll"
+    assert_square_with_the_discriminator_layer(page)                            # tests/test_browser_charts.py
 
     control(page, "ctl_play").click()                                           # Pause
     wait_until(lambda: control(page, "ctl_play").inner_text().strip().endswith("Resume"), 60,
