@@ -257,3 +257,59 @@ def test_the_shipped_label_models_send_held_out_digits_to_their_own_component(na
         codes = ck.model.eval().encode(to_float(data.test_images)).numpy()
     prior = prior_from_config(ck.config.prior, ck.config.model.latent_dim)
     assert own_component_rate(codes, data.test_labels.numpy(), prior) >= floor
+
+
+# -- translated inputs (the recipe's augment_shift) ---------------------------------------------------
+
+@pytest.mark.parametrize("shift", [0, 2])
+def test_the_phases_encode_the_translated_batch_and_the_decoder_rebuilds_the_clean_digit(dataset, monkeypatch,
+                                                                                          shift):
+    from aae import losses
+    tr = trainer(dataset)
+    tr.recipe = dataclasses.replace(tr.recipe, augment_shift=shift, input_dropout=0.0)
+    targets = []
+    loss = losses.reconstruction_loss
+
+    def spy(logits, x):
+        targets.append(x.detach().clone())
+        return loss(logits, x)
+
+    monkeypatch.setattr(losses, "reconstruction_loss", spy)
+    inputs = []
+    hook = tr.model.encoder.register_forward_pre_hook(lambda m, args: inputs.append(args[0].detach().clone()))
+    batch = tr.next_batch()
+    for phase in tr.phases:
+        tr.run_phase(phase, batch)
+    hook.remove()
+    recon_in, disc_in = inputs             # the generator phase reuses the discriminator phase's codes
+    assert torch.equal(targets[0], batch.x)                  # the decoder must rebuild the unmoved digits
+    moved = 1.0 - (recon_in == batch.x).all(1).float().mean().item()
+    if shift == 0:
+        assert moved == 0.0 and torch.equal(disc_in, batch.x)
+    else:
+        assert moved > 0.8                                   # 1 in 25 draws is no move
+        assert torch.equal(disc_in, recon_in)                # one draw per batch for all three phases
+        lit = (batch.x > 0).sum(1)
+        assert torch.all((recon_in > 0).sum(1) <= lit)       # each input is its own digit moved, nothing added
+    assert "augmented" not in tr.scratch                     # the translated copy does not outlive its batch
+
+
+def test_a_translated_run_still_sends_digits_to_their_own_component(dataset):
+    tr = trainer(dataset, "mog10")
+    tr.recipe = dataclasses.replace(tr.recipe, augment_shift=1)
+    x = dataset.test_images.reshape(len(dataset.test_images), -1).float() / 255
+    for _ in range(150):
+        tr.step()
+    with torch.no_grad():
+        codes = tr.model.eval().encode(x).numpy()
+    assert own_component_rate(codes, dataset.test_labels.numpy(), tr.prior) >= 0.3   # chance is 0.1
+
+
+def test_the_kinds_recipe_translates_the_encoders_inputs_and_leaves_input_dropout_to_the_config(dataset):
+    from aae.train import adversarial_recipe
+    kind = get_kind("labelled_aae")
+    for prior in ("mog10", "swiss_roll"):
+        recipe = adversarial_recipe(TrainConfig(), make_prior(prior), kind)
+        assert (recipe.augment_shift, recipe.input_dropout) == (1, 0.0)
+        assert adversarial_recipe(TrainConfig(input_dropout=0.2), make_prior(prior), kind).input_dropout == 0.2
+    assert trainer(dataset).recipe.augment_shift == 1
