@@ -47,13 +47,18 @@ PRETRAINED: dict[str, tuple] = {
     # cannot see the arms), R1 0.1 instead of 1, and 12,000 steps of decay; seed 1 (README: seed 0 0.583)
     "aae-pinwheel": ("aae", "pinwheel", {"model": {"disc_fourier": 64}, "train": {"d_penalty": 0.1, "seed": 1},
                                          "steps": 12000, "lr_decay": 0.1}),
-    "aae-gaussian": ("aae", "gaussian", {"train": {"input_dropout": 0.2}}),
+    "aae-gaussian": ("aae", "gaussian", {"train": {"input_dropout": 0.2, "seed": 1}}),
     "ae": ("ae", "gaussian"),
     "vae-gaussian": ("vae", "gaussian"),
     # label-conditioned (paper §2.3: each digit to its own component) and supervised (§4: style and content)
+    # The shipped mixture file predates the kind's ±1-pixel translations (README): retrained with them
+    # it sends more held-out digits to their own petal (0.902, was 0.862) but fits p(z) worse (referee
+    # 0.645 on all 5,000 digits, was 0.571), so the earlier one stays
     "labelled-aae-mog10": ("labelled_aae", "mog10"),
-    # denoising inputs (0.2) lift the thin roll's own-component rate (benchmarks/label_fit.py; README)
-    "labelled-aae-swiss_roll": ("labelled_aae", "swiss_roll", {"train": {"input_dropout": 0.2}, "steps": 4000}),
+    # denoising inputs (0.2) lift the thin roll's own-component rate; learning rates decaying to 10 %
+    # over the benchmark's 4,800 steps hold its oscillating game (benchmarks/label_fit.py; README)
+    "labelled-aae-swiss_roll": ("labelled_aae", "swiss_roll",
+                                {"train": {"input_dropout": 0.2}, "steps": 4800, "lr_decay": 0.1}),
     # 10,000 steps: its style grid (benchmarks/label_fit.py --style-grid) climbs to 98-99 % by then
     "supervised-aae": ("supervised_aae", "gaussian", {"steps": 10000}),
     # the categorical AAE (§5-§6): 100 labelled digits (10 per class) with its NN baseline; 30 clusters.
