@@ -47,7 +47,7 @@ PRETRAINED: dict[str, tuple] = {
     # cannot see the arms), R1 0.1 instead of 1, and 12,000 steps of decay; seed 1 (README: seed 0 0.583)
     "aae-pinwheel": ("aae", "pinwheel", {"model": {"disc_fourier": 64}, "train": {"d_penalty": 0.1, "seed": 1},
                                          "steps": 12000, "lr_decay": 0.1}),
-    "aae-gaussian": ("aae", "gaussian", {"train": {"input_dropout": 0.2, "seed": 1}}),
+    "aae-gaussian": ("aae", "gaussian", {"train": {"input_dropout": 0.2}}),
     "ae": ("ae", "gaussian"),
     "vae-gaussian": ("vae", "gaussian"),
     # label-conditioned (paper §2.3: each digit to its own component) and supervised (§4: style and content)
