@@ -103,6 +103,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="model kind (semi-supervised = semi_supervised)")
     t.add_argument("--n-classes", type=int, default=ModelConfig.n_classes,
                    help="categorical kinds: classes or clusters of q(y|x)")
+    t.add_argument("--disc-fourier", type=int, default=ModelConfig.disc_fourier, metavar="F",
+                   help="adversarial kinds: F random Fourier features of z beside z at the code "
+                        "discriminator's input, so that it can draw thin shapes (the pinwheel's arms; 0: none)")
     t.add_argument("--labels", type=int, default=None, metavar="N",
                    help="semi-supervised kinds: N labelled training digits, the same number per class "
                         "(default: every label)")
@@ -407,7 +410,7 @@ def _train_config(a: argparse.Namespace) -> RunConfig:
         data=DataConfig(name=a.dataset, root=a.data_dir),
         prior=PriorConfig(name=a.prior, scale=a.prior_scale),
         model=ModelConfig(kind=a.model, preset=a.preset, latent_dim=a.latent_dim, encoder=a.encoder,
-                          n_classes=a.n_classes),
+                          n_classes=a.n_classes, disc_fourier=a.disc_fourier),
         train=TrainConfig(batch_size=a.batch_size, lr_recon=a.lr_recon, lr_disc=a.lr_disc, lr_gen=a.lr_gen,
                           beta1=a.beta1, d_input_noise=a.d_noise, disc_steps=a.disc_steps, d_penalty=a.d_penalty,
                           weight_decay=a.weight_decay, input_dropout=a.input_dropout,

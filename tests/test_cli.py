@@ -45,6 +45,13 @@ def test_train_passes_every_training_option_into_the_checkpoint(tmp_path):
         (2, 1.5, 0.01, 0.25, 0.1, 3)
 
 
+def test_train_gives_the_discriminator_fourier_features_when_asked(tmp_path):
+    assert main(train_args(tmp_path, "--prior", "pinwheel", "--disc-fourier", "16")) == 0
+    ck = load_checkpoint(tmp_path / "run")
+    assert ck.config.model.disc_fourier == 16
+    assert ck.model.discriminator.fourier.shape == (2, 16)
+
+
 def test_the_default_out_is_the_save_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     args = train_args(tmp_path)
@@ -104,6 +111,7 @@ def bad_args(tmp_path) -> list[tuple[list[str], str]]:
         (base + ["--seed", "-1"], "train.seed"),
         (base + ["--weight-decay", "-1"], "train.weight_decay"),
         (base + ["--input-dropout", "1"], "train.input_dropout"),
+        (base + ["--disc-fourier", "-1"], "model.disc_fourier must be an integer in [0, 256]"),
         (base + ["--d-noise", "inf"], "train.d_input_noise"),
         (base + ["--device", "tpu"], "train.device"),
         (base + ["--autosave-every", "-1"], "--autosave-every"),
