@@ -112,3 +112,39 @@ def test_pretrain_decays_the_thin_and_multimodal_priors_only(monkeypatch, tmp_pa
         cli.main(["pretrain", "--only", name, "--steps", "3", "--no-progress", "--out", str(tmp_path)])
     assert asked == {("mog10", "aae"): (0.1, None), ("swiss_roll", "aae"): (0.1, None),
                      ("gaussian", "aae"): (None, 0.2), ("gaussian", "vae"): (None, None)}
+
+
+def test_pretrain_can_turn_a_kinds_translations_off_and_records_it(monkeypatch, tmp_path):
+    """The shipped label-conditioned mixture was trained without the kind's translations: its entry
+    says so (``augment_shift`` 0), ``train_run`` applies it to the trainer's recipe, and the
+    checkpoint records it."""
+    import aae.train as T
+    from aae.checkpoints import load_checkpoint
+    from aae.kinds import get_kind
+
+    made = []
+
+    class Recorded(T.Trainer):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(T, "Trainer", Recorded)
+    config = RunConfig(prior=PriorConfig(name="mog10"), model=ModelConfig(kind="labelled_aae"),
+                       train=TrainConfig(device="cpu", batch_size=16))
+    config = config.replace(data=config.data.replace(name="synthetic"))
+    assert T.adversarial_recipe(config.train, None, get_kind("labelled_aae")).augment_shift == 1
+    cli.train_run(config, 4, quiet=True, augment_shift=0)
+    assert made[-1].recipe.augment_shift == 0
+
+    asked = {}
+
+    def fake_train_run(config: RunConfig, steps, **kwargs):
+        asked[config.prior.name] = kwargs["augment_shift"]
+        return made[-1].model, None, None, {"referee": 0.5}
+
+    monkeypatch.setattr(cli, "train_run", fake_train_run)
+    for name in ("labelled-aae-mog10", "labelled-aae-swiss_roll"):
+        assert cli.main(["pretrain", "--only", name, "--steps", "3", "--no-progress", "--out", str(tmp_path)]) == 0
+    assert asked == {"mog10": 0, "swiss_roll": None}
+    assert load_checkpoint(tmp_path / "labelled-aae-mog10").meta["extra"] == {"augment_shift": 0}
