@@ -17,7 +17,8 @@ import torch
 from .. import losses
 from ..config import ModelConfig
 from ..models import PRESET_DISC_HIDDEN, Autoencoder, Discriminator
-from .ae import RECON_OPTIMIZER, reconstruction
+from .ae import RECON_OPTIMIZER, encode_for_reconstruction
+from .ae import reconstruction as plain_reconstruction
 from .base import DISCRIMINATOR, GENERATOR, Batch, ModelKind, OptimizerSpec, register_kind
 
 if TYPE_CHECKING:
@@ -36,6 +37,27 @@ class AAE(Autoencoder):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)
         self.discriminator = code_discriminator(config)
+
+
+def encoder_view(tr: "Trainer", batch: Batch) -> Batch:
+    """The batch as the encoder sees it in this step's phases: translated by up to the recipe's
+    ``augment_shift`` pixels (the categorical AAE's ``augmented``: one draw per batch), else itself."""
+    if tr.recipe.augment_shift <= 0:
+        return batch
+    from .categorical import augmented  # deferred: the categorical kinds import this module
+    return augmented(tr, batch)
+
+
+def reconstruction(tr: "Trainer", batch: Batch) -> dict[str, float]:
+    """Phase 1: the plain AE's reconstruction; with the recipe's ``augment_shift``, the encoder reads
+    the translated batch and the decoder must rebuild the unmoved digits."""
+    view = encoder_view(tr, batch)
+    if view is batch:
+        return plain_reconstruction(tr, batch)
+    out = encode_for_reconstruction(tr, view)
+    rec = losses.reconstruction_loss(tr.model.decoder(out.z), batch.x)      # logits (B, 784)
+    tr.optimize("recon", rec)
+    return {"recon": rec.item()}
 
 
 def fresh_codes(tr: "Trainer", batch: Batch) -> torch.Tensor:
@@ -91,14 +113,14 @@ def generator_phase(tr: "Trainer", disc: torch.nn.Module, z_posterior: torch.Ten
 
 def discriminator(tr: "Trainer", batch: Batch) -> dict[str, float]:
     """Phase 2a: update D to output 1 on z ~ p(z) and 0 on the encoder's codes."""
-    z_posterior = fresh_codes(tr, batch).detach()  # a constant here: D's update cannot reach the encoder
+    z_posterior = fresh_codes(tr, encoder_view(tr, batch)).detach()  # a constant: D's update cannot reach the encoder
     return discriminator_phase(tr, batch, tr.model.discriminator, z_posterior,
                                lambda n: tr.prior.sample(n, generator=tr.generator), "disc")
 
 
 def generator(tr: "Trainer", batch: Batch) -> dict[str, float]:
     """Phase 2b: update the encoder so that D takes its codes for prior samples."""
-    z_posterior = kept_codes(tr, batch)
+    z_posterior = kept_codes(tr, encoder_view(tr, batch))
     return generator_phase(tr, tr.model.discriminator, z_posterior, "gen")
 
 
