@@ -152,3 +152,32 @@ def page(browser):
     pg.set_default_timeout(60_000)
     yield pg
     context.close()
+
+
+@pytest.fixture
+def one_batch_through_the_phases(monkeypatch):
+    """``run(trainer) -> (batch, encoder inputs, reconstruction targets)``: one batch through every
+    phase of the trainer, recording each encoder call's input and each reconstruction loss's target
+    (what the translated-input tests of the adversarial kinds compare)."""
+    from aae import losses
+
+    def run(tr):
+        targets, inputs = [], []
+        loss = losses.reconstruction_loss
+
+        def spy(logits, x):
+            targets.append(x.detach().clone())
+            return loss(logits, x)
+
+        monkeypatch.setattr(losses, "reconstruction_loss", spy)
+        hook = tr.model.encoder.register_forward_pre_hook(lambda m, args: inputs.append(args[0].detach().clone()))
+        try:
+            batch = tr.next_batch()
+            for phase in tr.phases:
+                tr.run_phase(phase, batch)
+        finally:
+            hook.remove()
+            monkeypatch.setattr(losses, "reconstruction_loss", loss)
+        return batch, inputs, targets
+
+    return run

@@ -262,25 +262,11 @@ def test_the_shipped_label_models_send_held_out_digits_to_their_own_component(na
 # -- translated inputs (the recipe's augment_shift) ---------------------------------------------------
 
 @pytest.mark.parametrize("shift", [0, 2])
-def test_the_phases_encode_the_translated_batch_and_the_decoder_rebuilds_the_clean_digit(dataset, monkeypatch,
-                                                                                          shift):
-    from aae import losses
+def test_the_phases_encode_the_translated_batch_and_the_decoder_rebuilds_the_clean_digit(
+        dataset, one_batch_through_the_phases, shift):
     tr = trainer(dataset)
     tr.recipe = dataclasses.replace(tr.recipe, augment_shift=shift, input_dropout=0.0)
-    targets = []
-    loss = losses.reconstruction_loss
-
-    def spy(logits, x):
-        targets.append(x.detach().clone())
-        return loss(logits, x)
-
-    monkeypatch.setattr(losses, "reconstruction_loss", spy)
-    inputs = []
-    hook = tr.model.encoder.register_forward_pre_hook(lambda m, args: inputs.append(args[0].detach().clone()))
-    batch = tr.next_batch()
-    for phase in tr.phases:
-        tr.run_phase(phase, batch)
-    hook.remove()
+    batch, inputs, targets = one_batch_through_the_phases(tr)
     recon_in, disc_in = inputs             # the generator phase reuses the discriminator phase's codes
     assert torch.equal(targets[0], batch.x)                  # the decoder must rebuild the unmoved digits
     moved = 1.0 - (recon_in == batch.x).all(1).float().mean().item()

@@ -78,7 +78,8 @@ def test_train_run_with_the_knn_rule_returns_a_model(tmp_path):
     assert "prior_fit" in metrics
 
 
-def test_lr_decay_brings_every_learning_rate_to_its_share_by_the_end(monkeypatch):
+def _record_trainers(monkeypatch) -> list:
+    """Every ``Trainer`` that ``train_run`` builds, in order."""
     import aae.train as T
 
     made = []
@@ -89,9 +90,20 @@ def test_lr_decay_brings_every_learning_rate_to_its_share_by_the_end(monkeypatch
             made.append(self)
 
     monkeypatch.setattr(T, "Trainer", Recorded)
-    config = RunConfig(prior=PriorConfig(name="mog10"), model=ModelConfig(kind="aae"),
+    return made
+
+
+def _synthetic_config(kind: str) -> RunConfig:
+    config = RunConfig(prior=PriorConfig(name="mog10"), model=ModelConfig(kind=kind),
                        train=TrainConfig(device="cpu", batch_size=16))
-    config = config.replace(data=config.data.replace(name="synthetic"))
+    return config.replace(data=config.data.replace(name="synthetic"))
+
+
+def test_lr_decay_brings_every_learning_rate_to_its_share_by_the_end(monkeypatch):
+    import aae.train as T
+
+    made = _record_trainers(monkeypatch)
+    config = _synthetic_config("aae")
     cli.train_run(config, 20, quiet=True, lr_decay=0.1)
     (tr,) = made
     recipe = T.adversarial_recipe(config.train, tr.prior)
@@ -122,17 +134,8 @@ def test_pretrain_can_turn_a_kinds_translations_off_and_records_it(monkeypatch, 
     from aae.checkpoints import load_checkpoint
     from aae.kinds import get_kind
 
-    made = []
-
-    class Recorded(T.Trainer):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            made.append(self)
-
-    monkeypatch.setattr(T, "Trainer", Recorded)
-    config = RunConfig(prior=PriorConfig(name="mog10"), model=ModelConfig(kind="labelled_aae"),
-                       train=TrainConfig(device="cpu", batch_size=16))
-    config = config.replace(data=config.data.replace(name="synthetic"))
+    made = _record_trainers(monkeypatch)
+    config = _synthetic_config("labelled_aae")
     assert T.adversarial_recipe(config.train, None, get_kind("labelled_aae")).augment_shift == 1
     cli.train_run(config, 4, quiet=True, augment_shift=0)
     assert made[-1].recipe.augment_shift == 0

@@ -484,23 +484,15 @@ def test_set_prior_starts_a_new_game_for_the_discriminator(data):
 
 
 @pytest.mark.parametrize("shift", [0, 1])
-def test_the_aae_reads_translated_digits_when_its_recipe_asks_and_rebuilds_the_unmoved_ones(data, monkeypatch,
-                                                                                             shift):
+def test_the_aae_reads_translated_digits_when_its_recipe_asks_and_rebuilds_the_unmoved_ones(
+        data, one_batch_through_the_phases, shift):
     """``augment_shift`` (the pretrain entry of the Gaussian AAE): the three phases encode one
     translated copy of the batch, the decoder's target stays the batch itself; 0 changes nothing."""
     import dataclasses
 
     tr = make_trainer(data)
     tr.recipe = dataclasses.replace(tr.recipe, augment_shift=shift, input_dropout=0.0)
-    targets = []
-    loss = losses.reconstruction_loss
-    monkeypatch.setattr(losses, "reconstruction_loss", lambda logits, x: targets.append(x.clone()) or loss(logits, x))
-    inputs = []
-    hook = tr.model.encoder.register_forward_pre_hook(lambda m, args: inputs.append(args[0].detach().clone()))
-    batch = tr.next_batch()
-    for phase in tr.phases:
-        tr.run_phase(phase, batch)
-    hook.remove()
+    batch, inputs, targets = one_batch_through_the_phases(tr)
     recon_in, disc_in = inputs                  # the generator phase reuses the discriminator phase's codes
     assert torch.equal(targets[0], batch.x)
     moved = 1.0 - (recon_in == batch.x).all(1).float().mean().item()
