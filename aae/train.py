@@ -83,6 +83,16 @@ def device_description(device: torch.device) -> str:
     return Message("device.cpu_one") if n == 1 else Message("device.cpu", n=n)
 
 
+def on_device(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """``model`` on ``device``. A model already there is left untouched: ``Module.to`` re-assigns
+    every parameter's ``.data`` even when nothing moves, and that races with an optimiser step of
+    another thread on the same model (seen as a segfault when many jobs shared one model)."""
+    tensors = [*model.parameters(), *model.buffers()]
+    if tensors and all(t.device == device for t in tensors):
+        return model
+    return model.to(device)
+
+
 def seeded_model(config: ModelConfig, seed: int) -> Autoencoder:
     """``build_model`` with its initial weights fixed by ``seed`` (thread-safe)."""
     with _INIT_LOCK, torch.random.fork_rng(devices=[]):
@@ -161,7 +171,7 @@ class Trainer:
         torch.set_flush_denormal(True)  # Adam state drifts into denormals: halves CPU speed otherwise
         self.config = config
         self.device = torch.device(device) if device is not None else resolve_device(config.device)
-        self.model = model.to(self.device)
+        self.model = on_device(model, self.device)
         self.prior = prior
         self.images = images.to(self.device)
         self.labels = labels.to(self.device).long()

@@ -500,3 +500,19 @@ def test_the_aae_reads_translated_digits_when_its_recipe_asks_and_rebuilds_the_u
         assert moved == 0.0 and torch.equal(disc_in, batch.x)
     else:
         assert moved > 0.5 and torch.equal(disc_in, recon_in)
+
+
+def test_a_model_already_on_the_device_is_not_touched(data, monkeypatch):
+    """Jobs may share a model (tests/test_jobs.py does): a second Trainer must not re-assign the
+    parameters that another thread's optimiser is stepping (``Module.to`` would, even on one device)."""
+    model = seeded_model(ModelConfig(kind="aae"), 0)
+    before = {name: p.data_ptr() for name, p in model.named_parameters()}
+
+    def moved(*args, **kwargs):
+        raise AssertionError("Module.to called on a model already on the trainer's device")
+
+    monkeypatch.setattr(model, "to", moved)
+    tr = Trainer(model, make_prior("gaussian", 2), data.train_images[:64], data.train_labels[:64],
+                 config=TrainConfig(device="cpu"))
+    assert tr.model is model
+    assert {name: p.data_ptr() for name, p in model.named_parameters()} == before
