@@ -139,6 +139,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="Adam beta1 of the adversarial phases, in (0, 1) (default: per prior, aae.train.PRIOR_RECIPES)")
     t.add_argument("--weight-decay", type=float, default=TrainConfig.weight_decay,
                    help="decoupled weight decay of the reconstruction phase")
+    t.add_argument("--encoder-weight-decay", type=float, default=TrainConfig.encoder_weight_decay,
+                   help="more decoupled weight decay on the encoder alone in the reconstruction phase")
     t.add_argument("--input-dropout", type=float, default=None,
                    help="share of input pixels zeroed in the reconstruction phase (denoising; default: the "
                         "kind's recipe, 0.2 for the categorical kinds, else 0)")
@@ -420,7 +422,8 @@ def _train_config(a: argparse.Namespace) -> RunConfig:
                           n_classes=a.n_classes, disc_fourier=a.disc_fourier),
         train=TrainConfig(batch_size=a.batch_size, lr_recon=a.lr_recon, lr_disc=a.lr_disc, lr_gen=a.lr_gen,
                           beta1=a.beta1, d_input_noise=a.d_noise, disc_steps=a.disc_steps, d_penalty=a.d_penalty,
-                          weight_decay=a.weight_decay, input_dropout=a.input_dropout,
+                          weight_decay=a.weight_decay, encoder_weight_decay=a.encoder_weight_decay,
+                          input_dropout=a.input_dropout,
                           label_fraction=1.0 if a.label_fraction is None else a.label_fraction, eta=a.eta, seed=a.seed,
                           device=a.device))
 

@@ -168,6 +168,7 @@ TRAIN_LIMITS: dict[str, Limit] = {
     "lr_disc": Limit(0, 1, lo_open=True),
     "lr_gen": Limit(0, 1, lo_open=True),
     "weight_decay": Limit(0, 1),
+    "encoder_weight_decay": Limit(0, 1),
     "input_dropout": Limit(0, 1, hi_open=True),
     "beta1": Limit(0, 1, lo_open=True, hi_open=True),   # β1 = 0 turns Adam into RMSprop: not offered
     "d_penalty": Limit(0, 100),
@@ -185,6 +186,9 @@ class TrainConfig(_Serializable):
     batch_size: int = 100           # the paper's batch size
     lr_recon: float = 1e-3          # Adam, reconstruction phase (encoder + decoder)
     weight_decay: float = 0.0       # decoupled weight decay (AdamW) of the reconstruction phase
+    # more decoupled decay on the encoder's weights alone in that phase (AdamW: each step shrinks them by
+    # lr_recon × this); it keeps held-out digits' codes beside their class's (README, the Gaussian's 5-NN)
+    encoder_weight_decay: float = 0.0
     input_dropout: float | None = None  # reconstruction phase: share of input pixels zeroed (denoising; None: the recipe's)
     # The regularisation phase's settings below take None for "the prior's recipe",
     # aae.train.PRIOR_RECIPES: the sweep found no single setting that suits both the smooth priors
@@ -208,7 +212,7 @@ class TrainConfig(_Serializable):
             value = getattr(self, name)
             _check(_is_int(value) and value in lim[name],
                    f"train.{name} must be an integer in {lim[name]}, got {_show(value)}")
-        for name in ("lr_recon", "lr_disc", "lr_gen", "beta1", "d_penalty", "weight_decay", "input_dropout",
+        for name in ("lr_recon", "lr_disc", "lr_gen", "beta1", "d_penalty", "weight_decay", "encoder_weight_decay", "input_dropout",
                      "d_input_noise", "label_fraction", "eta"):
             value = getattr(self, name)
             if value is None and name in RECIPE_FIELDS:

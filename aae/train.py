@@ -206,10 +206,22 @@ class Trainer:
     def _make_optimizer(self, spec: OptimizerSpec) -> torch.optim.Optimizer:
         params = list(spec.params(self.model))
         if spec.role == RECONSTRUCTION:
-            return torch.optim.AdamW(params, lr=self.config.lr_recon, weight_decay=self.config.weight_decay,
-                                     **self._fused)
+            return torch.optim.AdamW(self._recon_groups(params), lr=self.config.lr_recon,
+                                     weight_decay=self.config.weight_decay, **self._fused)
         lr = self.recipe.lr_disc if spec.role == DISCRIMINATOR else self.recipe.lr_gen
         return torch.optim.Adam(params, lr=lr, betas=(self.recipe.beta1, 0.999), **self._fused)
+
+    def _recon_groups(self, params: list[torch.Tensor]) -> list:
+        """The reconstruction optimiser's parameters: one group, or with ``encoder_weight_decay`` the
+        encoder's in a group of their own that decays by that much more."""
+        extra = self.config.encoder_weight_decay
+        if not extra:
+            return params
+        mine = {id(p) for p in self.model.encoder.parameters()}
+        groups = [{"params": [p for p in params if id(p) in mine],
+                   "weight_decay": self.config.weight_decay + extra},
+                  {"params": [p for p in params if id(p) not in mine]}]
+        return [g for g in groups if g["params"]]
 
     # the optimisers of the built-in kinds by their old names (scripts and tests read them)
     opt_recon = property(lambda self: self.optimizers.get("recon"))

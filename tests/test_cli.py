@@ -39,10 +39,11 @@ def test_train_saves_a_checkpoint_and_prints_metrics(tmp_path, capsys, model, pr
 
 def test_train_passes_every_training_option_into_the_checkpoint(tmp_path):
     assert main(train_args(tmp_path, "--disc-steps", "2", "--d-penalty", "1.5", "--weight-decay", "0.01",
+                           "--encoder-weight-decay", "0.05",
                            "--input-dropout", "0.25", "--d-noise", "0.1", "--seed", "3")) == 0
     t = load_checkpoint(tmp_path / "run").config.train
-    assert (t.disc_steps, t.d_penalty, t.weight_decay, t.input_dropout, t.d_input_noise, t.seed) == \
-        (2, 1.5, 0.01, 0.25, 0.1, 3)
+    assert (t.disc_steps, t.d_penalty, t.weight_decay, t.encoder_weight_decay, t.input_dropout, t.d_input_noise,
+            t.seed) == (2, 1.5, 0.01, 0.05, 0.25, 0.1, 3)
 
 
 def test_train_gives_the_discriminator_fourier_features_when_asked(tmp_path):

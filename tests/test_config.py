@@ -57,6 +57,8 @@ from aae.config import (
         (TrainConfig, "lr_gen", 1.5),
         (TrainConfig, "weight_decay", -0.1),
         (TrainConfig, "weight_decay", math.nan),
+        (TrainConfig, "encoder_weight_decay", -0.01),
+        (TrainConfig, "encoder_weight_decay", None),
         (TrainConfig, "input_dropout", -0.1),
         (TrainConfig, "d_input_noise", 11.0),
         (TrainConfig, "d_input_noise", math.inf),

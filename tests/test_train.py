@@ -438,6 +438,27 @@ def test_weight_decay_shrinks_weights_of_the_reconstruction_phase(data):
     assert norm(decayed) < norm(plain)
 
 
+def test_encoder_weight_decay_shrinks_the_encoder_alone(data):
+    """The extra decay puts the encoder's parameters in a group of their own; on a step whose
+    gradients are all zero only that group shrinks (AdamW: by lr × decay), the decoder keeps its weights."""
+    tr = make_trainer(data, kind="ae", weight_decay=0.0, encoder_weight_decay=0.5)
+    groups = tr.opt_recon.param_groups
+    encoder = {id(p) for p in tr.model.encoder.parameters()}
+    assert [g["weight_decay"] for g in groups] == [0.5, 0.0]
+    assert {id(p) for p in groups[0]["params"]} == encoder
+    assert not encoder & {id(p) for p in groups[1]["params"]}
+    before = params(tr.model)
+    for p in tr.model.parameters():
+        p.grad = torch.zeros_like(p)
+    tr.opt_recon.step()
+    after = params(tr.model)
+    shrink = 1 - tr.config.lr_recon * 0.5
+    for name, value in before.items():
+        expected = value * shrink if name.startswith("encoder.") else value
+        assert torch.allclose(after[name], expected, atol=1e-7), name
+    assert len(make_trainer(data, kind="ae", weight_decay=0.5).opt_recon.param_groups) == 1  # 0: as before
+
+
 def test_prior_recipe_fills_what_the_config_leaves_open(data):
     smooth = make_trainer(data, prior="gaussian")
     assert smooth.recipe == PRIOR_RECIPES["gaussian"]

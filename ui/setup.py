@@ -107,6 +107,7 @@ FIELDS: tuple[Field, ...] = (
     Field("d_input_noise", "HELP_NOISE", step=0.05, fmt="%.2f", auto=True),
     Field("disc_steps", "HELP_DISC_STEPS", kind="int"),
     Field("weight_decay", "HELP_WEIGHT_DECAY", step=1e-4, fmt="%.1e"),
+    Field("encoder_weight_decay", "HELP_ENCODER_WEIGHT_DECAY", step=1e-2, fmt="%.2f"),
     Field("input_dropout", "HELP_INPUT_DROPOUT", step=0.05, fmt="%.2f", auto=True),
     Field("seed", "HELP_SEED", kind="int"),
     # Only label-using kinds read it (the semi-supervised page draws it); kept here so that

@@ -111,6 +111,10 @@ HELP_BETA1 = (
     "Adam β1 of the discriminator's and the generator's optimisers: how much each step keeps of the previous "
     "steps' direction. 0.9 steadies a noisy game; 0.5 reacts faster. Empty: the prior's tuned value."
 )
+HELP_ENCODER_WEIGHT_DECAY = (
+    "More weight decay on the encoder alone in the reconstruction phase: 0 = none. It keeps the codes of digits "
+    "the model never saw beside those of their own class. Applies to the next run."
+)
 HELP_WEIGHT_DECAY = "Decoupled weight decay (AdamW) of the reconstruction phase: 0 = none. Applies to the next run."
 HELP_INPUT_DROPOUT = (
     "Share of input pixels set to zero in the reconstruction phase (a denoising autoencoder): 0 = none. "
@@ -138,6 +142,7 @@ FIELD_LABELS = {            # the setup table's widget labels, by field name (ui
     "d_input_noise": "D input noise",
     "disc_steps": "D steps per batch",
     "weight_decay": "Weight decay",
+    "encoder_weight_decay": "Encoder weight decay",
     "input_dropout": "Input dropout",
     "seed": "Seed",
     "label_fraction": "Labelled share",

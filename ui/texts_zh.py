@@ -97,6 +97,7 @@ HELP_BETA1 = (
     "判别器和生成器优化器的 Adam β1：每一步保留多少之前各步的方向。0.9 让嘈杂的博弈更平稳；0.5 反应更快。"
     "留空：该先验调好的值。"
 )
+HELP_ENCODER_WEIGHT_DECAY = "重构阶段只加在编码器上的额外权重衰减：0 = 不使用。它让模型没见过的数字的编码留在同类数字旁边。对下一次训练生效。"
 HELP_WEIGHT_DECAY = "重构阶段的解耦权重衰减（AdamW）：0 = 不使用。对下一次训练生效。"
 HELP_INPUT_DROPOUT = "重构阶段中被置零的输入像素比例（去噪自编码器）：0 = 不使用。留空：使用模型调好的值（普通 AAE 为 0，类别 AAE 为 0.2）。"
 HELP_LABEL_FRACTION = (
@@ -118,6 +119,7 @@ FIELD_LABELS = {
     "d_input_noise": "判别器输入噪声",
     "disc_steps": "每批判别器步数",
     "weight_decay": "权重衰减",
+    "encoder_weight_decay": "编码器权重衰减",
     "input_dropout": "输入丢弃率",
     "seed": "随机种子",
     "label_fraction": "带标签比例",
