@@ -247,3 +247,34 @@ def test_cli_missing_checkpoint_json_folder_and_absent_gpu_exit_2(checkpoints, c
         assert main(["likelihood", *argv]) == EXIT_USAGE
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and reason in err, (argv, err)
+
+
+# ------------------------------------------------------------------------------------ the benchmark
+
+def test_benchmark_gives_the_aae_its_recipe_and_both_models_the_same_decay(tmp_path, monkeypatch):
+    """benchmarks/likelihood.py: the AAE trains with the chosen recipe, the VAE with the default
+    config; every learning rate of both ends at --lr-decay of its value; the rows say so."""
+    from benchmarks import likelihood as B
+
+    seen = {}
+    real = B.Trainer
+
+    class Recording(real):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            seen[self.kind.name] = self
+
+    monkeypatch.setattr(B, "Trainer", Recording)
+    out = tmp_path / "table.json"
+    assert B.main(["--dataset", "synthetic", "--steps", "4", "--samples", "20", "--seeds", "0", "--lr-decay", "0.5",
+                   "--out", str(out), "--no-progress"]) == 0
+    aae, vae = seen["aae"], seen["vae"]
+    assert aae.recipe.lr_gen == 1e-3 and aae.recipe.lr_disc == 5e-4
+    assert vae.config == B.TrainConfig(seed=0, device="cpu")
+    for tr in (aae, vae):
+        for name, opt in tr.optimizers.items():
+            start = {"recon": tr.config.lr_recon, "disc": tr.recipe.lr_disc, "gen": tr.recipe.lr_gen}[name]
+            assert opt.param_groups[0]["lr"] == pytest.approx(0.5 * start)
+    rows = L.measured_rows(out)
+    assert {r["model"] for r in rows} == {"AAE", "VAE"} and all(r["lr_decay"] == 0.5 for r in rows)
+    assert {r["model"]: r["recipe"] for r in rows} == {"AAE": B.AAE_RECIPES["likelihood"], "VAE": {}}
