@@ -10,5 +10,11 @@ if presenter.presenting():          # the controls under Run controls: the three
 else:
     compare.setup_and_controls(job)
 widgets.flash_messages()
+# the paper's Table 1 under the live panels (above the prompt while there is no run); a projector
+# shows the three panels alone
+if job is None and not presenter.presenting():
+    compare.likelihood_table()
 widgets.run_or_stop(job, state.COMPARE, presenter.no_run("NO_COMPARE_RUN"))
 compare.live_view(job)
+if not presenter.presenting():
+    compare.likelihood_table()

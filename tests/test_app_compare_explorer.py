@@ -147,12 +147,15 @@ def test_vae_with_swiss_roll_explains_why_it_sits_out(at):
 def test_shipped_checkpoints_start_paused_with_three_panels_and_the_table(at, checkpoints):
     at.switch_page("pages/compare.py").run()
     at.button(key="cmp_shipped").click().run()
-    rerun_until(at, lambda a: a.dataframe and a.dataframe[0].value[["recon", "fit", "knn"]].notna().all().all(),
+    def metrics(a):   # the comparison's table (the likelihood table below it has other columns)
+        return next((d.value for d in a.dataframe if "recon" in d.value.columns), None)
+
+    rerun_until(at, lambda a: metrics(a) is not None and metrics(a)[["recon", "fit", "knn"]].notna().all().all(),
                 "the table fills")
     status = next(m.value for m in at.markdown if "step" in m.value and "epoch" in m.value)
     assert "paused" in status and "step 8 " in status
     assert any(m.value.startswith("run `") for m in at.markdown)        # the run's id, under Details
-    table = at.dataframe[0].value
+    table = metrics(at)
     assert list(table["model"]) == ["AE", "VAE", "AAE"]
     assert table[["recon", "fit", "knn"]].notna().all().all()
     assert len(latent_charts(at)) == 3
@@ -306,3 +309,42 @@ def test_a_compare_watcher_gets_no_controls_and_never_stops_the_run(at, app_test
     own = watcher.session_state[state.COMPARE.session_key]
     assert own != run_id
     assert state.registry().get(run_id).peek().status == "paused"
+
+
+# ==================================================================================== likelihood (Table 1)
+
+def test_compare_shows_the_likelihood_table_beside_the_papers_rows(at):
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception
+    expander = next(e for e in at.expander if e.label.startswith("How likely are real digits"))
+    frame = expander.dataframe[0].value
+    ours = frame[frame["measured by"].str.startswith("this project")]
+    assert len(ours) >= 2 and set(ours["model"]) >= {"AAE", "VAE"}
+    assert ours["data"].str.startswith("mnist-5k").all()
+    paper = frame[frame["measured by"].str.startswith("Makhzani")]
+    assert "340.0 ± 2.0" in set(paper["log-likelihood (nats)"])
+    medians = [m.value for m in expander.markdown if m.value.startswith("Ours, ")]
+    assert medians and all(("above the VAE" in m) or ("below the VAE" in m) for m in medians)
+    assert any("Parzen window in 784 dimensions" in c.value for c in expander.caption)
+
+
+def test_a_damaged_likelihood_table_says_so_and_keeps_the_papers_rows(at, tmp_path, monkeypatch):
+    from aae import likelihood
+    bad = tmp_path / "likelihood_table.json"
+    bad.write_text("{not json", encoding="utf-8")
+    monkeypatch.setattr(likelihood, "TABLE_PATH", bad)
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception
+    expander = next(e for e in at.expander if e.label.startswith("How likely are real digits"))
+    assert any("could not be read" in w.value for w in expander.warning)
+    frame = expander.dataframe[0].value
+    assert not frame["measured by"].str.startswith("this project").any() and len(frame) >= 6
+
+
+def test_likelihood_medians_compare_the_two_models_per_setting():
+    from ui.compare import likelihood_medians
+    rows = [{"ours": True, "model": m, "preset": "small", "steps": 10, "mean": v, "stderr": 2.0}
+            for m, v in (("AAE", 5.0), ("AAE", 9.0), ("AAE", 7.0), ("VAE", 6.0), ("VAE", 1.0), ("VAE", 2.0))]
+    rows.append({"ours": False, "model": "AAE", "mean": 340.0, "stderr": 2.0})
+    assert likelihood_medians(rows) == [{"preset": "small", "steps": 10, "seeds": 3, "aae": 7.0, "vae": 2.0,
+                                         "stderr": 2.0}]

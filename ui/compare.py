@@ -322,3 +322,62 @@ def probe(snap: Snapshot) -> None:
         with st.container(key="cmp_probe_z"):
             st.markdown(texts.CMP_PROBE_Z.format(z1=f"{z[0]:.2f}", z2=f"{z[1]:.2f}"))
         st.caption(texts.CMP_PROBE_CAPTION)
+
+
+# ================================================================================ likelihood (Table 1)
+
+def likelihood_rows() -> tuple[list[dict], str | None]:
+    """The rows of the likelihood table (ours from ``checkpoints/likelihood_table.json``, then the
+    paper's) and, when the file is damaged, why (the paper's rows are still shown)."""
+    from aae import likelihood
+    try:
+        return likelihood.load_table(likelihood.TABLE_PATH), None
+    except ValueError as e:
+        return likelihood.paper_rows(), str(e)
+
+
+def likelihood_medians(rows: list[dict]) -> list[dict]:
+    """Our runs grouped by setting (preset, steps): each group's AAE and VAE medians over seeds."""
+    groups: dict[tuple, dict[str, list[float]]] = {}
+    for r in rows:
+        if r.get("ours") and r.get("model") in ("AAE", "VAE"):
+            groups.setdefault((r.get("preset"), r.get("steps")), {}).setdefault(r["model"], []).append(r["mean"])
+    out = []
+    for (preset, steps), by_model in groups.items():
+        if "AAE" in by_model and "VAE" in by_model:
+            errors = [r["stderr"] for r in rows if r.get("ours") and (r.get("preset"), r.get("steps")) == (preset, steps)]
+            out.append({"preset": preset, "steps": steps, "seeds": min(len(v) for v in by_model.values()),
+                        "aae": float(np.median(by_model["AAE"])), "vae": float(np.median(by_model["VAE"])),
+                        "stderr": float(np.median(errors))})
+    return out
+
+
+def likelihood_table() -> None:
+    """Paper Table 1 beside ours: how likely the test digits are under each model's samples."""
+    rows, damaged = likelihood_rows()
+    with st.expander(texts.LIK_TITLE):
+        st.markdown(texts.LIK_INTRO)
+        if damaged:
+            st.warning(texts.LIK_DAMAGED.format(error=damaged))
+        cols = texts.LIK_COLUMNS
+        table = []
+        for r in rows:
+            if r["ours"]:
+                who = texts.LIK_OURS
+                data = texts.LIK_OUR_DATA.format(name=r["dataset"], train=r.get("n_train", 0),
+                                                 val=r.get("n_validation", 0), test=r.get("n_test", 0))
+                setting = texts.LIK_SETTING.format(preset=r.get("preset"), steps=r.get("steps") or 0,
+                                                   seed=r.get("seed"))
+            else:
+                who, data, setting = r["source"], texts.LIK_PAPER_DATA, "–"
+            table.append(dict(zip(cols, (r["model"], f"{r['mean']:.1f} ± {r['stderr']:.1f}", data, setting, who))))
+        st.dataframe(table, hide_index=True, width="stretch", height=35 * (len(table) + 1) + 3,  # every row shown
+                     column_config={cols[0]: st.column_config.TextColumn(width="medium")})
+        for m in likelihood_medians(rows):
+            verdict = texts.LIK_ABOVE if m["aae"] > m["vae"] else texts.LIK_BELOW
+            if abs(m["aae"] - m["vae"]) < m["stderr"]:
+                verdict += " " + texts.LIK_WITHIN.format(se=m["stderr"])
+            line = texts.LIK_MEDIANS if m["seeds"] > 1 else texts.LIK_ONE_SEED
+            st.markdown(line.format(preset=m["preset"], steps=m["steps"], seeds=m["seeds"],
+                                    aae=m["aae"], vae=m["vae"], verdict=verdict))
+        st.caption(texts.LIK_DISTRUST)

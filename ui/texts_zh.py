@@ -1000,3 +1000,26 @@ RUNS_ON_SERVER_NONE = "本服务器上没有训练。"
 RUN_ROW = "`{run_id}` · {title} · {prior} · 第 {step:,} 步 · {status} · {viewers} 人在看"
 RUN_PAUSE = "暂停"
 RUN_STOP = "停止"
+
+# --------------------------------------------------------------------------------------- 似然（表 1）
+LIK_TITLE = "真实数字在各个模型下有多大可能？（论文表 1）"
+LIK_INTRO = (
+    "每个模型从先验出发、经过解码器画出 10,000 个数字；在每个画出的数字上放一个平滑的小山包（高斯 Parzen 窗），"
+    "再看有多少质量落在模型从没见过的测试数字上：测试数字的平均对数似然，单位 nats（越高越好，± 为标准误）。"
+    "论文的设置：8 维编码、高斯先验，AAE 与 VAE 使用相同的网络、数据和训练量。"
+)
+LIK_COLUMNS = ("模型", "对数似然（nats）", "数据", "设置", "测量者")
+LIK_OURS = "本项目（benchmarks/likelihood.py）"
+LIK_OUR_DATA = "{name}：{train:,} 训练 · {val:,} 选 σ · {test:,} 测试"
+LIK_PAPER_DATA = "完整 MNIST：60,000 训练 · 10,000 测试"
+LIK_SETTING = "{preset} 预设，{steps:,} 步，种子 {seed}"
+LIK_MEDIANS = "我们的结果，{preset} 预设，{steps:,} 步，{seeds} 个种子的中位数：AAE **{aae:.1f}**，VAE **{vae:.1f}** nats：{verdict}"
+LIK_ONE_SEED = "我们的结果，{preset} 预设，{steps:,} 步，一个种子：AAE **{aae:.1f}**，VAE **{vae:.1f}** nats：{verdict}"
+LIK_ABOVE = "AAE 高于 VAE，与论文一致。"
+LIK_WITHIN = "差距小于一个标准误（{se:.1f} nats），所以胜负并不确定。"
+LIK_BELOW = "AAE 低于 VAE，与论文不同。"
+LIK_DISTRUST = (
+    "论文自己为什么不太相信这个数字：784 维中的 Parzen 窗对模型似然的估计很差，甚至会把模型排错（Theis 等，2015），"
+    "所以它只用来与早期工作比较。在 mnist-5k 上，即使把 3,750 个训练数字本身当作窗的中心，得分也更低（191.9 ± 11.0 nats，见 README）：这个估计偏爱对真实数字的平滑平均。"
+)
+LIK_DAMAGED = "无法读取测得的表格（{error}）；只显示论文中的行。"
