@@ -21,6 +21,7 @@ losses.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import torch
@@ -105,14 +106,15 @@ def adversarial_recipe(config: TrainConfig, prior: Prior, kind: ModelKind | None
     has one (``ModelKind.recipe``), else the prior's."""
     r = (kind.recipe if kind is not None and kind.recipe is not None
          else PRIOR_RECIPES.get(prior.name, DEFAULT_RECIPE))
-    return AdversarialRecipe(
+    # the recipe's other settings (augmentations, the noise's decay) are the kind's own: no config field
+    return dataclasses.replace(
+        r,
         lr_disc=r.lr_disc if config.lr_disc is None else config.lr_disc,
         lr_gen=r.lr_gen if config.lr_gen is None else config.lr_gen,
         beta1=r.beta1 if config.beta1 is None else config.beta1,
         d_penalty=r.d_penalty if config.d_penalty is None else config.d_penalty,
         d_input_noise=r.d_input_noise if config.d_input_noise is None else config.d_input_noise,
-        input_dropout=r.input_dropout if config.input_dropout is None else config.input_dropout,
-        augment_shift=r.augment_shift, d_noise_decay_steps=r.d_noise_decay_steps)  # the kind's own, no config field
+        input_dropout=r.input_dropout if config.input_dropout is None else config.input_dropout)
 
 
 def check_prior_compatible(kind: str | ModelKind, prior: Prior) -> None:

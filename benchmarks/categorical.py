@@ -25,6 +25,10 @@ import statistics
 import sys
 import time
 
+# shift1's settings (the kinds' recipe since the translations), what the later settings build on
+_SHIFT1 = {"lr_disc": 1e-3, "lr_gen": 1e-3, "beta1": 0.9, "d_penalty": 0.0, "d_input_noise": 0.3,
+           "input_dropout": 0.2, "augment_shift": 1}
+
 # name -> (TrainConfig overrides, ModelConfig overrides). "base" is the kinds' defaults.
 SWEEP: dict[str, tuple[dict, dict]] = {
     "base": ({}, {}),       # the kinds' recipe: aae.kinds.categorical.CATEGORICAL_RECIPE
@@ -81,13 +85,27 @@ SWEEP: dict[str, tuple[dict, dict]] = {
                          "input_dropout": 0.2, "augment_shift": 1}, {}),
     "shift2-z5": ({"lr_disc": 1e-3, "lr_gen": 1e-3, "beta1": 0.9, "d_penalty": 0.0, "d_input_noise": 0.3,
                    "input_dropout": 0.2, "augment_shift": 2}, {"latent_dim": 5}),
+    # rotations and scalings on top of shift1 (the recipe): the encoder reads each digit turned by up
+    # to R degrees and resized by up to S (aae.kinds.categorical.warped), then translated; the decoder
+    # rebuilds the unmoved digit; the labelled batch (the AAE's and the baseline's) gets the same
+    **{f"shift1-rot{r}": (_SHIFT1 | {"augment_rotate": float(r)}, {}) for r in (10, 15, 20, 25, 30, 40)},
+    **{f"shift1-scale{s}": (_SHIFT1 | {"augment_scale": s}, {}) for s in (0.1, 0.2)},
+    **{f"shift1-rot{r}-scale{s}": (_SHIFT1 | {"augment_rotate": float(r), "augment_scale": s}, {})
+       for r in (10, 15, 20, 30) for s in (0.1, 0.2)},
+    # every learning rate falling linearly to this share of it over the run (the benchmark's own option,
+    # as ``python -m aae train``'s lr_decay)
+    **{f"shift1-lrdecay{d}": (_SHIFT1 | {"lr_decay": d}, {}) for d in (0.1, 0.3)},
+    **{f"shift1-rot15-lrdecay{d}": (_SHIFT1 | {"augment_rotate": 15.0, "lr_decay": d}, {}) for d in (0.1,)},
+    # the paper's 1000-1000 networks (encoder, decoder, baseline; D 1000-1000 too)
+    "shift1-paper": (_SHIFT1, {"preset": "paper"}),
 }
 
 
 # Recipe settings with no TrainConfig field (a kind's own, aae.kinds.base.AdversarialRecipe): every
 # named setting but "base" spells out the whole recipe, so these are 0 where it does not name them
 # (the settings from before they existed), and they replace the trainer's recipe after it is built.
-RECIPE_ONLY = ("augment_shift", "d_noise_decay_steps")
+RECIPE_ONLY = ("augment_shift", "d_noise_decay_steps", "augment_rotate", "augment_scale")
+BENCH_ONLY = ("lr_decay",)  # the benchmark's own options: every learning rate decays to this share (0: none)
 
 
 def _recipe_overrides(setting: str) -> dict:
@@ -100,7 +118,7 @@ def _configs(use: str, n: int, labels: int | None, setting: str, seed: int, data
              n_train: int):
     from aae.config import DataConfig, ModelConfig, PriorConfig, RunConfig, TrainConfig
     t_over, m_over = SWEEP[setting]
-    t_over = {k: v for k, v in t_over.items() if k not in RECIPE_ONLY}
+    t_over = {k: v for k, v in t_over.items() if k not in RECIPE_ONLY + BENCH_ONLY}
     model = {"kind": use, "n_classes": n, **m_over}
     train = {"seed": seed, "device": device, **t_over}
     if use == "semi_supervised" or (use == "reduction" and labels):
@@ -141,10 +159,16 @@ def run_one(use: str, n: int, labels: int | None, setting: str, seed: int, steps
     settings = ProbeSettings(eval_x=test_x, eval_labels=test_y, reference_x=to_float(train_images[ref]).to(dev),
                              reference_labels=train_labels[ref].numpy())
     kind = get_kind(use)
+    decay = SWEEP[setting][0].get("lr_decay", 0)
+    # lr(t) = lr0 · (1 − (1 − decay) · t / steps) for every optimiser (aae.__main__.train_run's lr_decay)
+    schedules = [torch.optim.lr_scheduler.LinearLR(opt, 1.0, decay, total_iters=steps)
+                 for opt in tr.optimizers.values()] if decay else []
     curve = []
     t0 = time.perf_counter()
     for step in range(1, steps + 1):
         metrics = tr.step()
+        for sched in schedules:
+            sched.step()
         if step % every == 0 or step == steps:
             model.eval()
             with torch.no_grad():

@@ -175,3 +175,51 @@ def test_the_discriminators_input_noise_decays_linearly_over_the_recipes_steps()
     tr = _trainer("clustering", data.train_images, data.train_labels, d_input_noise=0.3)
     tr.step_count = 5000                                 # no decay: the noise stays
     assert abs(float(tr.d_input(zeros).std()) - 0.3) < 0.01
+
+
+def _centre_of_mass(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(rows, cols) of each image's centre of mass (B,), measured from the frame's centre (13.5, 13.5)."""
+    img = x.reshape(-1, 28, 28)
+    grid = torch.arange(28, dtype=img.dtype) - 13.5
+    mass = img.sum((1, 2))
+    return (img.sum(2) * grid).sum(1) / mass, (img.sum(1) * grid).sum(1) / mass
+
+
+def test_warped_turns_and_resizes_each_image_within_the_recipes_bounds():
+    from aae.kinds.base import AdversarialRecipe
+    from aae.kinds.categorical import CATEGORICAL_RECIPE, augment, warped
+    assert (AdversarialRecipe(1e-3, 1e-3, 0.5, 0.0).augment_rotate, AdversarialRecipe(1e-3, 1e-3, 0.5, 0.0).augment_scale) \
+        == (0.0, 0.0)                                    # off unless a recipe asks
+    assert (CATEGORICAL_RECIPE.augment_rotate, CATEGORICAL_RECIPE.augment_scale) == (0.0, 0.0)
+    x = torch.zeros(500, 28, 28)
+    x[:, 13:15, 22:24] = 1.0                             # a 2 × 2 blob 9 pixels right of the centre
+    x = x.reshape(500, 784)
+    assert warped(x, 0.0, 0.0) is x and augment(x, CATEGORICAL_RECIPE.__class__(1e-3, 1e-3, 0.9, 0.0)) is x
+    rows, cols = _centre_of_mass(warped(x, 20.0, 0.0, torch.Generator().manual_seed(0)))
+    angle, radius = torch.rad2deg(torch.atan2(rows, cols)), torch.hypot(rows, cols)
+    assert angle.abs().max() < 20.5 and angle.min() < -15 and angle.max() > 15   # up to ±20°, both ways
+    assert (radius - 9.0).abs().max() < 0.3                                     # a turn keeps the distance
+    rows, cols = _centre_of_mass(warped(x, 0.0, 0.2, torch.Generator().manual_seed(0)))
+    assert rows.abs().max() < 0.05                                               # a resize keeps the direction
+    assert cols.min() > 9.0 * 0.8 - 0.3 and cols.max() < 9.0 * 1.2 + 0.3 and cols.max() - cols.min() > 2.5
+
+
+def test_augment_rotate_moves_what_the_encoder_reads_and_the_baselines_labelled_digits():
+    data = load_dataset("mnist-5k")
+    tr = _trainer("semi_supervised", data.train_images, data.train_labels, batch_size=50, input_dropout=0.0,
+                  label_fraction=100 / 4500)
+    tr.recipe = dataclasses.replace(tr.recipe, augment_shift=0, augment_rotate=15.0, augment_scale=0.1)
+    batch = tr.next_batch()
+    inputs, base = [], []
+    enc = tr.model.encoder.register_forward_pre_hook(lambda m, args: inputs.append(args[0].detach().clone()))
+    bl = tr.model.baseline.register_forward_pre_hook(lambda m, args: base.append(args[0].detach().clone()))
+    for phase in tr.phases:
+        tr.run_phase(phase, batch)
+    enc.remove(), bl.remove()
+    recon_in, disc_in, cls_in = inputs
+    assert not (recon_in == batch.x).all(1).any()        # every digit moved
+    assert torch.equal(disc_in, recon_in)                # one draw per batch for the encoder's phases
+    assert torch.equal(base[0], cls_in)                  # the baseline learns from the very same digits
+    from aae.data import to_float
+    digits = to_float(tr.images[tr.labelled]).reshape(-1, 784)           # the labelled digits, unmoved
+    assert not (cls_in[:, None, :] == digits[None]).all(2).any()          # the labelled batch is moved too

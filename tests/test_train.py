@@ -470,6 +470,22 @@ def test_prior_recipe_fills_what_the_config_leaves_open(data):
     assert fixed.recipe.lr_disc == DEFAULT_RECIPE.lr_disc
 
 
+def test_a_kinds_own_recipe_settings_reach_the_trainer_whatever_the_config_sets():
+    """Settings with no config field (augmentations, the D noise's decay) come from the kind's recipe."""
+    import dataclasses
+    import types
+
+    from aae.config import TrainConfig
+    from aae.priors import make_prior
+    from aae.train import adversarial_recipe
+    own = dataclasses.replace(DEFAULT_RECIPE, augment_shift=1, augment_rotate=15.0, augment_scale=0.1,
+                              d_noise_decay_steps=300)
+    kind = types.SimpleNamespace(recipe=own)
+    got = adversarial_recipe(TrainConfig(beta1=0.7), make_prior("gaussian"), kind)
+    assert (got.augment_shift, got.augment_rotate, got.augment_scale, got.d_noise_decay_steps) == (1, 15.0, 0.1, 300)
+    assert got.beta1 == 0.7 and got.lr_disc == own.lr_disc       # the config still overrides its own fields
+
+
 def test_set_prior_switches_to_the_new_priors_recipe(data):
     tr = make_trainer(data, prior="mog10")
     tr.step()

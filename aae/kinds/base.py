@@ -66,6 +66,10 @@ class AdversarialRecipe:
     # d_input_noise falls linearly to 0 (0: it stays constant; aae.train.Trainer.d_input).
     augment_shift: int = 0
     d_noise_decay_steps: int = 0
+    # the categorical kinds' random rotations (largest angle, degrees) and scalings (largest relative
+    # change) of the encoder's inputs, applied before the translations (aae.kinds.categorical.warped)
+    augment_rotate: float = 0.0
+    augment_scale: float = 0.0
 
 # Roles of an optimiser: which settings it takes (aae.train.Trainer builds them).
 RECONSTRUCTION, DISCRIMINATOR, GENERATOR = "reconstruction", "discriminator", "generator"

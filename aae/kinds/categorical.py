@@ -224,17 +224,49 @@ def shifted(x: torch.Tensor, shift: int, generator: torch.Generator | None = Non
     return padded[torch.arange(b, device=x.device)[:, None, None], rows, cols].reshape(b, N_PIXELS)
 
 
+def warped(x: torch.Tensor, rotate: float, scale: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Images x (B, 784) in [0, 1], each turned by its own random angle of −rotate … +rotate degrees and
+    resized by its own random factor in [1 − scale, 1 + scale] about the image centre (uniform draws;
+    bilinear resampling, 0 outside the frame). ``rotate`` and ``scale`` both 0 return x itself."""
+    if rotate <= 0 and scale <= 0:
+        return x
+    b = x.shape[0]
+    u = torch.rand(b, 2, generator=generator, device=x.device) * 2 - 1                   # (B, 2) in [−1, 1)
+    angle = u[:, 0] * (rotate * torch.pi / 180)
+    factor = 1 + u[:, 1] * scale                                                          # > 1 enlarges the digit
+    cos, sin = torch.cos(angle) / factor, torch.sin(angle) / factor
+    zero = torch.zeros_like(cos)
+    # affine_grid maps each output pixel to where it reads the input: the inverse of the wanted motion
+    theta = torch.stack((torch.stack((cos, -sin, zero), 1), torch.stack((sin, cos, zero), 1)), 1)   # (B, 2, 3)
+    img = x.reshape(b, 1, IMAGE_SIZE, IMAGE_SIZE)
+    grid = F.affine_grid(theta, list(img.shape), align_corners=False)
+    return F.grid_sample(img, grid, mode="bilinear", padding_mode="zeros", align_corners=False).reshape(b, N_PIXELS)
+
+
+def augment(x: torch.Tensor, recipe: AdversarialRecipe, generator: torch.Generator | None = None) -> torch.Tensor:
+    """The recipe's augmentation of images x (B, 784): first its random rotations and scalings
+    (``augment_rotate``, ``augment_scale``; ``warped``), then its random translations (``augment_shift``;
+    ``shifted``). With all three 0, x itself."""
+    return shifted(warped(x, recipe.augment_rotate, recipe.augment_scale, generator), recipe.augment_shift, generator)
+
+
+def augments(recipe: AdversarialRecipe) -> bool:
+    """Whether the recipe moves the encoder's inputs at all."""
+    return recipe.augment_shift > 0 or recipe.augment_rotate > 0 or recipe.augment_scale > 0
+
+
 def augmented(tr: "Trainer", batch: Batch) -> Batch:
-    """The batch the encoder sees in this step's phases: with the recipe's ``augment_shift`` s > 0, every
-    image randomly translated by up to s pixels (one draw per batch, shared by the reconstruction,
-    discriminator and generator phases; the decoder still rebuilds the untranslated digits); else the
-    batch itself."""
-    s = tr.recipe.augment_shift
-    if s <= 0:
+    """The batch the encoder sees in this step's phases: with the recipe's augmentation (``augment``:
+    translations of up to ``augment_shift`` pixels, rotations of up to ``augment_rotate`` degrees,
+    scalings by up to ``augment_scale``), every image randomly moved (one draw per batch, shared by the
+    reconstruction, discriminator and generator phases; the decoder still rebuilds the unmoved digits);
+    else the batch itself."""
+    if not augments(tr.recipe):
         return batch
     cached = tr.scratch.get("augmented")
     if cached is None or cached[0] is not batch:
-        cached = (batch, Batch(x=shifted(batch.x, s, tr.generator), labels=batch.labels, labelled=batch.labelled))
+        cached = (batch, Batch(x=augment(batch.x, tr.recipe, tr.generator), labels=batch.labels,
+                               labelled=batch.labelled))
         tr.scratch["augmented"] = cached
     return cached[1]
 
@@ -302,8 +334,8 @@ def classification(tr: "Trainer", batch: Batch) -> dict[str, float]:
     the y head only, so only the trunk and the y head move."""
     tr.scratch.pop("heads", None)
     labelled = tr.labelled_batch()
-    if tr.recipe.augment_shift > 0:  # the baseline then learns from the same translated digits
-        labelled = Batch(x=shifted(labelled.x, tr.recipe.augment_shift, tr.generator), labels=labelled.labels,
+    if augments(tr.recipe):  # the baseline then learns from the same moved digits
+        labelled = Batch(x=augment(labelled.x, tr.recipe, tr.generator), labels=labelled.labels,
                          labelled=labelled.labelled)
     _check_labels_fit(tr, labelled.labels)
     tr.scratch["labelled"] = labelled
