@@ -520,20 +520,21 @@ def test_set_prior_starts_a_new_game_for_the_discriminator(data):
     assert unchanged(d, kept.model.discriminator) and kept.opt_disc.state
 
 
-@pytest.mark.parametrize("shift", [0, 1])
-def test_the_aae_reads_translated_digits_when_its_recipe_asks_and_rebuilds_the_unmoved_ones(
-        data, one_batch_through_the_phases, shift):
-    """``augment_shift`` (the pretrain entry of the Gaussian AAE): the three phases encode one
-    translated copy of the batch, the decoder's target stays the batch itself; 0 changes nothing."""
+@pytest.mark.parametrize("shift,rotate", [(0, 0.0), (1, 0.0), (0, 15.0)])
+def test_the_aae_reads_moved_digits_when_its_recipe_asks_and_rebuilds_the_unmoved_ones(
+        data, one_batch_through_the_phases, shift, rotate):
+    """``augment_shift`` / ``augment_rotate``: the three phases encode one moved copy of the batch
+    (translated, or turned without any translation), the decoder's target stays the batch itself;
+    0 changes nothing."""
     import dataclasses
 
     tr = make_trainer(data)
-    tr.recipe = dataclasses.replace(tr.recipe, augment_shift=shift, input_dropout=0.0)
+    tr.recipe = dataclasses.replace(tr.recipe, augment_shift=shift, augment_rotate=rotate, input_dropout=0.0)
     batch, inputs, targets = one_batch_through_the_phases(tr)
     recon_in, disc_in = inputs                  # the generator phase reuses the discriminator phase's codes
     assert torch.equal(targets[0], batch.x)
     moved = 1.0 - (recon_in == batch.x).all(1).float().mean().item()
-    if shift == 0:
+    if shift == 0 and rotate == 0:
         assert moved == 0.0 and torch.equal(disc_in, batch.x)
     else:
         assert moved > 0.5 and torch.equal(disc_in, recon_in)

@@ -40,17 +40,18 @@ class AAE(Autoencoder):
 
 
 def encoder_view(tr: "Trainer", batch: Batch) -> Batch:
-    """The batch as the encoder sees it in this step's phases: translated by up to the recipe's
-    ``augment_shift`` pixels (the categorical AAE's ``augmented``: one draw per batch), else itself."""
-    if tr.recipe.augment_shift <= 0:
+    """The batch as the encoder sees it in this step's phases: moved by the recipe's augmentation
+    (translations ``augment_shift``, rotations ``augment_rotate``, scalings ``augment_scale``; the
+    categorical AAE's ``augmented``: one draw per batch), else itself."""
+    from .categorical import augmented, augments  # deferred: the categorical kinds import this module
+    if not augments(tr.recipe):
         return batch
-    from .categorical import augmented  # deferred: the categorical kinds import this module
     return augmented(tr, batch)
 
 
 def reconstruction(tr: "Trainer", batch: Batch) -> dict[str, float]:
-    """Phase 1: the plain AE's reconstruction; with the recipe's ``augment_shift``, the encoder reads
-    the translated batch and the decoder must rebuild the unmoved digits."""
+    """Phase 1: the plain AE's reconstruction; with the recipe's augmentation, the encoder reads the
+    moved batch and the decoder must rebuild the unmoved digits."""
     view = encoder_view(tr, batch)
     if view is batch:
         return plain_reconstruction(tr, batch)
