@@ -20,6 +20,7 @@ Checkpoints go where ``--out`` says (default: the save folder, ``$AAE_SAVE_DIR``
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
 import time
@@ -37,8 +38,8 @@ GOOD_WEIGHTS_EVERY = 25           # steps between in-memory copies of healthy we
 
 # The shipped checkpoints: 2-D small models on mnist-5k (see checkpoints/README.md).
 # name -> (kind, prior[, {"model": {...}, "train": {...}, "steps": N, "lr_decay": share,
-#                         "augment_shift": pixels} overrides]); "augment_shift" replaces the kind's
-#                         recipe's (it has no TrainConfig field)
+#                         "recipe": {...}} overrides]); "recipe" replaces settings of the kind's recipe
+#                         that have no TrainConfig field (augment_shift, augment_rotate, augment_scale)
 PRETRAINED: dict[str, tuple] = {
     **{f"aae-{name}": ("aae", name) for name in PRIORS},
     # issue 9's sweep (README, "The referee on the shipped models"): learning rates decaying to 10 %
@@ -58,7 +59,7 @@ PRETRAINED: dict[str, tuple] = {
     # The shipped mixture file was trained without the kind's ±1-pixel translations (README), and its
     # entry turns them off to make it again: with them it sends more held-out digits to their own
     # petal (0.902, was 0.862) but fits p(z) worse (referee 0.645 on all 5,000 digits, was 0.571)
-    "labelled-aae-mog10": ("labelled_aae", "mog10", {"augment_shift": 0}),
+    "labelled-aae-mog10": ("labelled_aae", "mog10", {"recipe": {"augment_shift": 0}}),
     # denoising inputs (0.2) lift the thin roll's own-component rate; learning rates decaying to 10 %
     # over the benchmark's 4,800 steps hold its oscillating game (benchmarks/label_fit.py; README)
     "labelled-aae-swiss_roll": ("labelled_aae", "swiss_roll",
@@ -306,7 +307,7 @@ class _Autosave:
 
 def train_run(config: RunConfig, steps: int, *, desc: str = "train", quiet: bool = False,
               keep_best: bool | str = False, lr_decay: float | None = None, start=None,
-              autosave: _Autosave | None = None, augment_shift: int | None = None):
+              autosave: _Autosave | None = None, recipe: dict | None = None):
     """Train up to step ``steps`` with a progress bar; returns (model, prior, dataset, metrics).
 
     ``start``: a ``LoadedCheckpoint`` to continue (its weights and step; Adam's moments are not
@@ -316,8 +317,9 @@ def train_run(config: RunConfig, steps: int, *, desc: str = "train", quiet: bool
     training digits the referee tells least from p(z) over the second half of the run, checked
     every ``every`` steps; ``keep_best="knn"``: ``_Keeper``'s rule on every training digit, from
     step ``KEEP_FROM`` × steps on. ``lr_decay``: every learning rate falls linearly from its value to
-    this share of it over the run (``benchmarks/sweep_defaults.py``'s ``decay``). ``augment_shift``:
-    replaces the kind's recipe's random translations of the encoder's inputs (pixels; 0: none).
+    this share of it over the run (``benchmarks/sweep_defaults.py``'s ``decay``). ``recipe``: settings
+    of the kind's recipe with no TrainConfig field (``aae.kinds.base.AdversarialRecipe``: the random
+    translations, rotations and scalings of the encoder's inputs) that replace the kind's.
     """
     from collections import deque
 
@@ -332,10 +334,10 @@ def train_run(config: RunConfig, steps: int, *, desc: str = "train", quiet: bool
     model = start.model if start is not None else seeded_model(config.model, config.train.seed)
     first = start.step if start is not None else 0
     trainer = Trainer(model, prior, data.train_images, data.train_labels, config=config.train)
-    if augment_shift is not None:
+    if recipe:
         import dataclasses
 
-        trainer.recipe = dataclasses.replace(trainer.recipe, augment_shift=int(augment_shift))
+        trainer.recipe = dataclasses.replace(trainer.recipe, **recipe)
     if first:
         trainer.step_count = first
         # a fresh stream of batches for the continued run (the same seed would replay the first ones)
@@ -522,6 +524,33 @@ def _cmd_eval(a: argparse.Namespace) -> int:
     return 0
 
 
+@dataclasses.dataclass(frozen=True)
+class PretrainPlan:
+    """How ``pretrain`` trains one entry of ``PRETRAINED`` (``benchmarks/pretrain_seeds.py`` reuses it)."""
+
+    kind: str
+    config: RunConfig
+    steps: int
+    lr_decay: float | None
+    recipe: dict | None
+    keep_best: bool | str
+
+
+def pretrain_plan(name: str, *, steps: int | None = None, device: str = "auto", train: dict | None = None,
+                  recipe: dict | None = None, lr_decay: float | None = None) -> PretrainPlan:
+    """The entry ``name`` of ``PRETRAINED``: its config, steps (``steps`` replaces them), learning-rate
+    decay and recipe settings; ``train``, ``recipe`` and ``lr_decay`` override the entry's."""
+    kind, prior, *more = PRETRAINED[name]
+    over = more[0] if more else {}
+    config = RunConfig(prior=PriorConfig(name=prior), model=ModelConfig(kind=kind, **over.get("model", {})),
+                       train=TrainConfig(device=device, **{**over.get("train", {}), **(train or {})}))
+    own_recipe = {**over.get("recipe", {}), **(recipe or {})}
+    return PretrainPlan(kind=kind, config=config, steps=steps if steps is not None else over.get("steps", PRETRAIN_STEPS),
+                        lr_decay=lr_decay if lr_decay is not None else over.get("lr_decay"),
+                        recipe=own_recipe or None,
+                        keep_best="knn" if kind == "aae" else get_kind(kind).adversarial)
+
+
 def _cmd_pretrain(a: argparse.Namespace) -> int:
     from .checkpoints import SHIPPED_DIR, prepare_save_target, save_checkpoint, save_root
     if a.steps is not None:
@@ -538,18 +567,13 @@ def _cmd_pretrain(a: argparse.Namespace) -> int:
             path, acc = pretrain_classifier(out / name)
             print(f"{name}: held-out accuracy {acc:.3f} -> {path}")
             continue
-        kind, prior, *more = PRETRAINED[name]
-        over = more[0] if more else {}
-        steps = a.steps if a.steps is not None else over.get("steps", PRETRAIN_STEPS)
-        config = RunConfig(prior=PriorConfig(name=prior), model=ModelConfig(kind=kind, **over.get("model", {})),
-                           train=TrainConfig(device=a.device, **over.get("train", {})))
-        decay, shift = over.get("lr_decay"), over.get("augment_shift")
+        plan = pretrain_plan(name, steps=a.steps, device=a.device)
+        kind, config, steps, decay, recipe = plan.kind, plan.config, plan.steps, plan.lr_decay, plan.recipe
         model, _, _, metrics = train_run(config, steps, desc=name, quiet=a.no_progress, lr_decay=decay,
-                                         keep_best="knn" if kind == "aae" else get_kind(kind).adversarial,
-                                         augment_shift=shift)
-        extra = {k: v for k, v in (("lr_decay", decay), ("augment_shift", shift)) if v is not None}
+                                         keep_best=plan.keep_best, recipe=recipe)
+        extra = {**({} if decay is None else {"lr_decay": decay}), **(recipe or {})}
         path = save_checkpoint(out / name, model, config, step=steps, metrics=metrics, dtype=PRETRAIN_DTYPE,
-                               description=f"{get_kind(kind).display_name}, {PRIORS[prior].display_name} prior, "
+                               description=f"{get_kind(kind).display_name}, {PRIORS[config.prior.name].display_name} prior, "
                                            f"{steps} steps on mnist-5k"
                                            + (f", learning rates decayed linearly to {decay:g}×" if decay else ""),
                                extra=extra or None,

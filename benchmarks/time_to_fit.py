@@ -149,34 +149,41 @@ def held_out_referee(test_codes: np.ndarray, prior: Prior, draws: int = HELD_OUT
                           for i in range(draws)]))
 
 
-def shipped(folder: pathlib.Path = SHIPPED, seed: int = 0) -> list[dict]:
-    """Every model checkpoint in ``folder``, measured on all 5,000 mnist-5k digits."""
-    from aae.checkpoints import list_checkpoints, load_checkpoint
+def measure(model, config, seed: int = 0) -> dict:
+    """One model of ``config`` (a ``RunConfig``) measured on all 5,000 mnist-5k digits, as ``shipped``
+    measures every checkpoint: referee and SW ratio of all codes against as many prior samples, the
+    held-out 5-NN accuracy against the training codes, and the held-out codes' own referee."""
     from aae.priors import prior_from_config
+
+    data = load_dataset(config.data.name, seed=config.data.seed)
+    prior = prior_from_config(config.prior, config.model.latent_dim)
+    probe = FitProbe(data, prior)
+    train_codes = probe.encode(model, probe.x_train)
+    test_codes = probe.encode(model, probe.x_test)
+    codes = np.concatenate([train_codes, test_codes])                    # (5000, 2)
+    g = torch.Generator().manual_seed(seed + 2)
+    p, p2 = prior.sample(len(codes), generator=g).numpy(), prior.sample(len(codes), generator=g).numpy()
+    return {
+        "kind": config.model.kind, "prior": config.prior.name,
+        "referee": round(M.referee_accuracy(codes, p, k=REFEREE_K, folds=REFEREE_FOLDS, seed=seed), 3),
+        "prior_fit": round(M.prior_fit_ratio(codes, p, p2), 3),
+        "knn_acc": round(M.knn_accuracy(train_codes, data.train_labels.numpy(), test_codes,
+                                        data.test_labels.numpy(), k=5), 3),
+        "fresh_sample_referee": round(M.referee_accuracy(p2, p, k=REFEREE_K, folds=REFEREE_FOLDS, seed=seed), 3),
+        "held_out_referee": round(held_out_referee(test_codes, prior, seed=seed), 3),
+    }
+
+
+def shipped(folder: pathlib.Path = SHIPPED, seed: int = 0) -> list[dict]:
+    """Every model checkpoint in ``folder``, measured on all 5,000 mnist-5k digits (``measure``)."""
+    from aae.checkpoints import list_checkpoints, load_checkpoint
 
     rows = []
     for info in list_checkpoints(folder):
         if not info.readable or info.kind not in ("ae", "vae", "aae"):
             continue
         ck = load_checkpoint(info.path.with_suffix(""))
-        cfg = ck.config
-        data = load_dataset(cfg.data.name, seed=cfg.data.seed)
-        prior = prior_from_config(cfg.prior, cfg.model.latent_dim)
-        probe = FitProbe(data, prior)
-        train_codes = probe.encode(ck.model, probe.x_train)
-        test_codes = probe.encode(ck.model, probe.x_test)
-        codes = np.concatenate([train_codes, test_codes])                    # (5000, 2)
-        g = torch.Generator().manual_seed(seed + 2)
-        p, p2 = prior.sample(len(codes), generator=g).numpy(), prior.sample(len(codes), generator=g).numpy()
-        rows.append({
-            "name": info.name, "kind": cfg.model.kind, "prior": cfg.prior.name, "step": ck.step,
-            "referee": round(M.referee_accuracy(codes, p, k=REFEREE_K, folds=REFEREE_FOLDS, seed=seed), 3),
-            "prior_fit": round(M.prior_fit_ratio(codes, p, p2), 3),
-            "knn_acc": round(M.knn_accuracy(train_codes, data.train_labels.numpy(), test_codes,
-                                            data.test_labels.numpy(), k=5), 3),
-            "fresh_sample_referee": round(M.referee_accuracy(p2, p, k=REFEREE_K, folds=REFEREE_FOLDS, seed=seed), 3),
-            "held_out_referee": round(held_out_referee(test_codes, prior, seed=seed), 3),
-        })
+        rows.append({"name": info.name, "step": ck.step, **measure(ck.model, ck.config, seed=seed)})
     return rows
 
 

@@ -128,7 +128,7 @@ def test_pretrain_decays_the_thin_and_multimodal_priors_only(monkeypatch, tmp_pa
 
 def test_pretrain_can_turn_a_kinds_translations_off_and_records_it(monkeypatch, tmp_path):
     """The shipped label-conditioned mixture was trained without the kind's translations: its entry
-    says so (``augment_shift`` 0), ``train_run`` applies it to the trainer's recipe, and the
+    says so (recipe ``augment_shift`` 0), ``train_run`` applies it to the trainer's recipe, and the
     checkpoint records it."""
     import aae.train as T
     from aae.checkpoints import load_checkpoint
@@ -137,17 +137,32 @@ def test_pretrain_can_turn_a_kinds_translations_off_and_records_it(monkeypatch, 
     made = _record_trainers(monkeypatch)
     config = _synthetic_config("labelled_aae")
     assert T.adversarial_recipe(config.train, None, get_kind("labelled_aae")).augment_shift == 1
-    cli.train_run(config, 4, quiet=True, augment_shift=0)
+    cli.train_run(config, 4, quiet=True, recipe={"augment_shift": 0})
     assert made[-1].recipe.augment_shift == 0
 
     asked = {}
 
     def fake_train_run(config: RunConfig, steps, **kwargs):
-        asked[config.prior.name] = kwargs["augment_shift"]
+        asked[config.prior.name] = kwargs["recipe"]
         return made[-1].model, None, None, {"referee": 0.5}
 
     monkeypatch.setattr(cli, "train_run", fake_train_run)
     for name in ("labelled-aae-mog10", "labelled-aae-swiss_roll"):
         assert cli.main(["pretrain", "--only", name, "--steps", "3", "--no-progress", "--out", str(tmp_path)]) == 0
-    assert asked == {"mog10": 0, "swiss_roll": None}
+    assert asked == {"mog10": {"augment_shift": 0}, "swiss_roll": None}
     assert load_checkpoint(tmp_path / "labelled-aae-mog10").meta["extra"] == {"augment_shift": 0}
+
+
+def test_pretrain_plan_is_the_entrys_run_with_the_overrides_merged_over_it():
+    """``benchmarks/pretrain_seeds.py`` trains an entry as ``pretrain`` does, with some settings changed:
+    the entry's own train and recipe settings stay unless an override names them."""
+    plan = cli.pretrain_plan("labelled-aae-mog10", device="cpu")
+    assert (plan.kind, plan.config.prior.name, plan.steps, plan.recipe) == ("labelled_aae", "mog10",
+                                                                              cli.PRETRAIN_STEPS, {"augment_shift": 0})
+    more = cli.pretrain_plan("labelled-aae-mog10", steps=40, device="cpu", train={"seed": 3},
+                             recipe={"augment_rotate": 15.0}, lr_decay=0.3)
+    assert (more.steps, more.config.train.seed, more.lr_decay) == (40, 3, 0.3)
+    assert more.recipe == {"augment_shift": 0, "augment_rotate": 15.0}
+    swiss = cli.pretrain_plan("labelled-aae-swiss_roll", train={"seed": 1})
+    assert (swiss.config.train.input_dropout, swiss.config.train.seed, swiss.lr_decay) == (0.2, 1, 0.1)
+    assert cli.pretrain_plan("aae-mog10").keep_best == "knn" and cli.pretrain_plan("vae-gaussian").recipe is None
