@@ -50,9 +50,13 @@ PRETRAINED: dict[str, tuple] = {
     # cannot see the arms), R1 0.1 instead of 1, and 12,000 steps of decay; seed 1 (README: seed 0 0.583)
     "aae-pinwheel": ("aae", "pinwheel", {"model": {"disc_fourier": 64}, "train": {"d_penalty": 0.1, "seed": 1},
                                          "steps": 12000, "lr_decay": 0.1}),
-    # decoupled decay on the encoder alone (0.05 × lr 1e-3 a step) keeps held-out digits beside their class:
-    # 5-NN median 0.668 over seeds 0-2, against 0.644 without (README, the Gaussian's 5-NN)
-    "aae-gaussian": ("aae", "gaussian", {"train": {"input_dropout": 0.2, "encoder_weight_decay": 0.05}}),
+    # decoupled decay on the encoder alone (0.05 × lr 1e-3 a step), the encoder reading each digit turned by
+    # up to 15° (the decoder rebuilds it upright) and learning rates decaying to 30 % keep held-out digits
+    # beside their class: 5-NN median 0.699 over seeds 0-5 at referee 0.57-0.59, against 0.668 without
+    # the turns and the decay (README, the Gaussian's 5-NN, benchmarks/pretrain_seeds.py); three restarts,
+    # the one whose kept weights have the best training-digit 5-NN saved
+    "aae-gaussian": ("aae", "gaussian", {"train": {"input_dropout": 0.2, "encoder_weight_decay": 0.05},
+                                         "lr_decay": 0.3, "recipe": {"augment_rotate": 15.0}, "restarts": 3}),
     "ae": ("ae", "gaussian"),
     "vae-gaussian": ("vae", "gaussian"),
     # label-conditioned (paper §2.3: each digit to its own component) and supervised (§4: style and content)
@@ -261,18 +265,34 @@ class _Keeper:
 
     def __init__(self, rule: str, ceiling: float | None = None) -> None:
         self.rule, self.ceiling = rule, KEEP_REFEREE_CEILING if ceiling is None else ceiling
-        self.best_fit, self.best_fit_state = math.inf, None
-        self.best_knn, self.best_knn_state = -math.inf, None
+        self.best_fit, self.best_fit_state, self.best_fit_step = math.inf, None, None
+        self.best_knn, self.best_knn_state, self.best_knn_step = -math.inf, None, None
 
-    def offer(self, model, fit: float, knn: float | None) -> None:
+    def offer(self, model, fit: float, knn: float | None, step: int | None = None) -> None:
         if fit < self.best_fit:
-            self.best_fit, self.best_fit_state = fit, _copy_state(model)
+            self.best_fit, self.best_fit_state, self.best_fit_step = fit, _copy_state(model), step
         if self.rule == "knn" and knn is not None and fit <= self.ceiling and knn > self.best_knn:
-            self.best_knn, self.best_knn_state = knn, _copy_state(model)
+            self.best_knn, self.best_knn_state, self.best_knn_step = knn, _copy_state(model), step
 
     @property
     def state(self) -> dict | None:
         return self.best_knn_state if self.best_knn_state is not None else self.best_fit_state
+
+    def report(self) -> dict:
+        """What was kept, in training-digit numbers only: ``met`` (a 5-NN pick under the ceiling),
+        ``knn`` (its training 5-NN, else None), ``referee`` (the lowest referee seen) and ``step``."""
+        met = self.best_knn_state is not None
+        return {"met": met, "knn": self.best_knn if met else None, "referee": self.best_fit,
+                "step": self.best_knn_step if met else self.best_fit_step}
+
+
+def better_restart(a: dict, b: dict) -> bool:
+    """Whether keep report ``a`` beats ``b`` (``_Keeper.report``; restarts of one pretrain entry): a
+    5-NN pick under the referee ceiling beats none; between two, the higher training 5-NN; between
+    two without, the lower referee. Held-out digits never enter."""
+    if a["met"] != b["met"]:
+        return a["met"]
+    return a["knn"] > b["knn"] if a["met"] else a["referee"] < b["referee"]
 
 
 def _copy_state(model) -> dict:
@@ -307,7 +327,7 @@ class _Autosave:
 
 def train_run(config: RunConfig, steps: int, *, desc: str = "train", quiet: bool = False,
               keep_best: bool | str = False, lr_decay: float | None = None, start=None,
-              autosave: _Autosave | None = None, recipe: dict | None = None):
+              autosave: _Autosave | None = None, recipe: dict | None = None, keep_report: dict | None = None):
     """Train up to step ``steps`` with a progress bar; returns (model, prior, dataset, metrics).
 
     ``start``: a ``LoadedCheckpoint`` to continue (its weights and step; Adam's moments are not
@@ -320,6 +340,7 @@ def train_run(config: RunConfig, steps: int, *, desc: str = "train", quiet: bool
     this share of it over the run (``benchmarks/sweep_defaults.py``'s ``decay``). ``recipe``: settings
     of the kind's recipe with no TrainConfig field (``aae.kinds.base.AdversarialRecipe``: the random
     translations, rotations and scalings of the encoder's inputs) that replace the kind's.
+    ``keep_report``: a dict that receives ``_Keeper.report()`` of the kept weights.
     """
     from collections import deque
 
@@ -379,10 +400,12 @@ def train_run(config: RunConfig, steps: int, *, desc: str = "train", quiet: bool
                 shown = {k: f"{v:.3g}" for k, v in m.items() if k in ("recon", "kl", "disc", "gen")}
                 bar.set_postfix(**shown, referee=f"{fit:.2f}", **({} if knn is None else {"knn": f"{knn:.2f}"}))
                 if keep_best and i + 1 >= keep_from:
-                    keeper.offer(model, fit, knn)
+                    keeper.offer(model, fit, knn, step=i + 1)
             bar.update(1)
     if keeper.state is not None:
         model.load_state_dict(keeper.state)
+    if keep_report is not None:
+        keep_report.update(keeper.report())
     model.eval()
     return model, prior, data, _evaluate(model, prior, data)
 
@@ -534,6 +557,7 @@ class PretrainPlan:
     lr_decay: float | None
     recipe: dict | None
     keep_best: bool | str
+    restarts: int = 1   # runs from seeds seed, seed + 1, …: the one whose kept weights score best is saved
 
 
 def pretrain_plan(name: str, *, steps: int | None = None, device: str = "auto", train: dict | None = None,
@@ -548,7 +572,8 @@ def pretrain_plan(name: str, *, steps: int | None = None, device: str = "auto", 
     return PretrainPlan(kind=kind, config=config, steps=steps if steps is not None else over.get("steps", PRETRAIN_STEPS),
                         lr_decay=lr_decay if lr_decay is not None else over.get("lr_decay"),
                         recipe=own_recipe or None,
-                        keep_best="knn" if kind == "aae" else get_kind(kind).adversarial)
+                        keep_best="knn" if kind == "aae" else get_kind(kind).adversarial,
+                        restarts=int(over.get("restarts", 1)))
 
 
 def _cmd_pretrain(a: argparse.Namespace) -> int:
@@ -569,9 +594,18 @@ def _cmd_pretrain(a: argparse.Namespace) -> int:
             continue
         plan = pretrain_plan(name, steps=a.steps, device=a.device)
         kind, config, steps, decay, recipe = plan.kind, plan.config, plan.steps, plan.lr_decay, plan.recipe
-        model, _, _, metrics = train_run(config, steps, desc=name, quiet=a.no_progress, lr_decay=decay,
-                                         keep_best=plan.keep_best, recipe=recipe)
-        extra = {**({} if decay is None else {"lr_decay": decay}), **(recipe or {})}
+        model, metrics, best = None, None, None
+        for r in range(plan.restarts):  # restarts: only the kept weights' training-digit numbers choose
+            base = plan.config
+            run_config = base if r == 0 else base.replace(train=base.train.replace(seed=base.train.seed + r))
+            report: dict = {}
+            m, _, _, mets = train_run(run_config, steps, desc=name if plan.restarts == 1 else f"{name} ({r + 1}/"
+                                      f"{plan.restarts})", quiet=a.no_progress, lr_decay=decay,
+                                      keep_best=plan.keep_best, recipe=recipe, keep_report=report)
+            if best is None or better_restart(report, best):
+                model, metrics, best, config = m, mets, report, run_config
+        extra = {**({} if decay is None else {"lr_decay": decay}), **(recipe or {}),
+                 **({"restarts": plan.restarts, "kept_seed": config.train.seed} if plan.restarts > 1 else {})}
         path = save_checkpoint(out / name, model, config, step=steps, metrics=metrics, dtype=PRETRAIN_DTYPE,
                                description=f"{get_kind(kind).display_name}, {PRIORS[config.prior.name].display_name} prior, "
                                            f"{steps} steps on mnist-5k"

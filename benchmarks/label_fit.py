@@ -11,8 +11,9 @@ evaluation whose mean with the two before it has referee ≤ 0.60 and own-compon
 The machine's cores are shared while this runs, so the run is counted in steps; seconds are
 steps divided by a steps/s measured in a short run (``--rate``, the same model, one torch thread)
 or given with ``--steps-per-sec``. Budget: ``--budget-steps`` (4,800 ≈ 120 s at 40 steps/s).
-``--set`` overrides a TrainConfig field, ``--shift`` the recipe's random translations of the
-encoder's inputs, ``--decay`` lets every learning rate fall linearly to that share over the budget.
+``--set`` overrides a TrainConfig field, ``--shift`` / ``--rotate`` / ``--scale`` the recipe's random
+translations, rotations and scalings of the encoder's inputs, ``--decay`` lets every learning rate
+fall linearly to that share over the budget.
 
 ``--shipped CKPT …``: a saved label-conditioned model's own-component rate (held-out and training
 digits) and its referee on all 5,000 digits and on the 500 held-out ones.
@@ -63,7 +64,8 @@ def _codes(model, x: torch.Tensor) -> np.ndarray:
 
 
 def run(prior_name: str, seed: int, budget_steps: int, eval_every: int, label_fraction: float,
-        overrides: dict | None = None, shift: int | None = None, decay: float | None = None) -> dict:
+        overrides: dict | None = None, shift: int | None = None, decay: float | None = None,
+        rotate: float | None = None, scale: float | None = None) -> dict:
     data = load_dataset("mnist-5k")
     prior = make_prior(prior_name, dim=2)
     model = seeded_model(ModelConfig(kind="labelled_aae", preset="small", latent_dim=2), seed)
@@ -71,6 +73,10 @@ def run(prior_name: str, seed: int, budget_steps: int, eval_every: int, label_fr
                  config=TrainConfig(device="cpu", seed=seed, label_fraction=label_fraction, **(overrides or {})))
     if shift is not None:  # the kind's own recipe field (no TrainConfig one): the encoder's random translations
         tr.recipe = dataclasses.replace(tr.recipe, augment_shift=shift)
+    if rotate is not None:  # its random rotations (largest angle, degrees) and scalings (largest resize)
+        tr.recipe = dataclasses.replace(tr.recipe, augment_rotate=float(rotate))
+    if scale is not None:
+        tr.recipe = dataclasses.replace(tr.recipe, augment_scale=float(scale))
     # lr(t) = lr0 · (1 − (1 − decay) · t / budget) for every optimiser (``python -m aae pretrain``'s lr_decay)
     schedules = [] if decay is None else [torch.optim.lr_scheduler.LinearLR(opt, 1.0, decay, total_iters=budget_steps)
                                           for opt in tr.optimizers.values()]
@@ -94,6 +100,7 @@ def run(prior_name: str, seed: int, budget_steps: int, eval_every: int, label_fr
             reached = curve[i][0]
             break
     return {"prior": prior_name, "seed": seed, "label_fraction": label_fraction, "shift": tr.recipe.augment_shift,
+            "rotate": tr.recipe.augment_rotate, "scale": tr.recipe.augment_scale,
             "input_dropout": tr.recipe.input_dropout, "decay": decay, "steps_to_target": reached,
             "final_referee": curve[-1][1], "final_own": curve[-1][2], "curve": curve}
 
@@ -185,6 +192,10 @@ def main(argv: list[str] | None = None) -> None:
                     help="override a TrainConfig field, e.g. --set lr_gen=2e-4")
     ap.add_argument("--shift", type=int, default=None,
                     help="random translations of the encoder's inputs, ±pixels (default: the kind's recipe)")
+    ap.add_argument("--rotate", type=float, default=None,
+                    help="random rotations of the encoder's inputs, ±degrees (default: the kind's recipe)")
+    ap.add_argument("--scale", type=float, default=None,
+                    help="random scalings of the encoder's inputs, ±share of the size (default: the kind's recipe)")
     ap.add_argument("--decay", type=float, default=None,
                     help="every learning rate falls linearly to this share of it over the budget (default: none)")
     ap.add_argument("--json", action="store_true", help="print one JSON line per run")
@@ -218,12 +229,14 @@ def main(argv: list[str] | None = None) -> None:
     print(f"label-conditioned AAE, small preset, mnist-5k, labels {args.label_fraction:.0%}, 1 thread; fitted = "
           f"referee ≤ {REFEREE_TARGET} and own component ≥ {OWN_TARGET:.0%} (mean of {SMOOTH} evaluations); "
           f"overrides {overrides or 'none'}, shift {'recipe' if args.shift is None else args.shift}, "
+          f"rotate {'recipe' if args.rotate is None else args.rotate}, "
+          f"scale {'recipe' if args.scale is None else args.scale}, "
           f"decay {args.decay or 'none'}")
     results = []
     for name in args.priors:
         for seed in args.seeds:
             r = run(name, seed, args.budget_steps, args.eval_every, args.label_fraction, overrides, args.shift,
-                    args.decay)
+                    args.decay, args.rotate, args.scale)
             results.append(r)
             if args.json:
                 print(json.dumps(r))

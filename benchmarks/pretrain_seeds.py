@@ -3,7 +3,8 @@
 each kept model measured as ``benchmarks.time_to_fit --shipped`` measures the shipped files (all
 5,000 mnist-5k digits against 5,000 prior samples; the 5-NN of the 500 held-out codes against the
 4,500 training codes; the held-out codes' own referee). A shipped file is one seed of its recipe;
-this says what the recipe gives, medians last. One torch thread per run; ``--workers`` runs seeds in
+this says what the recipe gives, medians last, and which seed ``pretrain``'s restarts of the entry
+(``"restarts"``) would keep of each group of consecutive seeds. One torch thread per run; ``--workers`` runs seeds in
 parallel processes. Nothing is saved.
 
     python -m benchmarks.pretrain_seeds --entry aae-gaussian --seeds 0 1 2 --workers 2
@@ -48,10 +49,11 @@ def run_seed(entry: str, seed: int, steps: int | None, train: dict, recipe: dict
     torch.set_num_threads(1)
     plan = pretrain_plan(entry, steps=steps, device="cpu", train={**train, "seed": seed}, recipe=recipe,
                          lr_decay=lr_decay)
+    kept: dict = {}
     model, _, _, _ = train_run(plan.config, plan.steps, quiet=True, lr_decay=plan.lr_decay,
-                               keep_best=plan.keep_best, recipe=plan.recipe)
+                               keep_best=plan.keep_best, recipe=plan.recipe, keep_report=kept)
     return {"entry": entry, "seed": seed, "steps": plan.steps, "lr_decay": plan.lr_decay, "recipe": plan.recipe,
-            "train": train, **measure(model, plan.config)}
+            "train": train, "kept": kept, **measure(model, plan.config)}
 
 
 def _run(args: tuple) -> dict:
@@ -77,14 +79,17 @@ def main(argv: list[str] | None = None) -> int:
     ctx = mp.get_context("spawn")
     pool = ctx.Pool(a.workers) if a.workers > 1 else None
     rows = []
-    print(f"{a.entry}, overrides: train {train or 'none'}, recipe {recipe or 'none'}, lr decay "
-          f"{'the entry' + chr(39) + 's' if a.lr_decay is None else a.lr_decay}; all 5,000 digits (5-NN: 500 held-out "
-          "vs 4,500 training codes)")
-    print(f"{'seed':>5}{'steps':>7}{'referee':>9}{'5-NN':>7}{'held-out referee':>18}{'SW ratio':>10}")
+    own = "the entry's"
+    print(f"{a.entry}, one run per seed; over the entry's settings: train {train or 'none'}, recipe {recipe or 'none'}, "
+          f"lr decay {own if a.lr_decay is None else a.lr_decay}; all 5,000 digits (5-NN: 500 held-out vs 4,500 "
+          "training codes)")
+    print(f"{'seed':>5}{'steps':>7}{'referee':>9}{'5-NN':>7}{'held-out referee':>18}{'SW ratio':>10}"
+          f"{'kept at':>9}{'training 5-NN':>15}")
     for r in (pool.imap(_run, jobs) if pool else map(_run, jobs)):
         rows.append(r)
         print(f"{r['seed']:>5}{r['steps']:>7}{r['referee']:>9.3f}{r['knn_acc']:>7.3f}{r['held_out_referee']:>18.3f}"
-              f"{r['prior_fit']:>10.2f}", flush=True)
+              f"{r['prior_fit']:>10.2f}{r['kept']['step'] or 0:>9}"
+              f"{'-' if r['kept']['knn'] is None else format(r['kept']['knn'], '.3f'):>15}", flush=True)
         if a.jsonl:
             with open(a.jsonl, "a") as f:
                 f.write(json.dumps(r) + "\n")
@@ -94,6 +99,18 @@ def main(argv: list[str] | None = None) -> int:
         med = {c: statistics.median(r[c] for r in rows) for c in COLUMNS}
         print(f"{'median':>12}{med['referee']:>9.3f}{med['knn_acc']:>7.3f}{med['held_out_referee']:>18.3f}"
               f"{med['prior_fit']:>10.2f}")
+        # what pretrain's restarts (aae.__main__.better_restart) keep of consecutive seeds
+        from aae.__main__ import better_restart
+        by_seed = {r["seed"]: r for r in rows}
+        n = PRETRAINED[a.entry][2].get("restarts", 1) if len(PRETRAINED[a.entry]) > 2 else 1
+        for first in sorted(by_seed):
+            group = [by_seed.get(first + i) for i in range(max(n, 2))]
+            if n > 1 and all(group) and first % n == 0:
+                best = group[0]
+                for r in group[1:]:
+                    best = r if better_restart(r["kept"], best["kept"]) else best
+                print(f"restarts of seeds {first}-{first + n - 1} keep seed {best['seed']}: 5-NN {best['knn_acc']:.3f}, "
+                      f"referee {best['referee']:.3f}")
     return 0
 
 

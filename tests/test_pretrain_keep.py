@@ -99,6 +99,18 @@ def _synthetic_config(kind: str) -> RunConfig:
     return config.replace(data=config.data.replace(name="synthetic"))
 
 
+def _synthetic_plan(plan_of):
+    """``pretrain_plan`` on the synthetic dataset with small batches (fast)."""
+    import dataclasses
+
+    def plan(name, **kwargs):
+        p = plan_of(name, **kwargs)
+        c = p.config
+        c = c.replace(data=c.data.replace(name="synthetic"), train=c.train.replace(batch_size=16))
+        return dataclasses.replace(p, config=c)
+    return plan
+
+
 def test_lr_decay_brings_every_learning_rate_to_its_share_by_the_end(monkeypatch):
     import aae.train as T
 
@@ -112,7 +124,7 @@ def test_lr_decay_brings_every_learning_rate_to_its_share_by_the_end(monkeypatch
         assert opt.param_groups[0]["lr"] == pytest.approx(0.1 * start[name])
 
 
-def test_pretrain_decays_the_thin_and_multimodal_priors_only(monkeypatch, tmp_path):
+def test_pretrain_decays_the_thin_and_multimodal_priors_and_the_gaussian_only(monkeypatch, tmp_path):
     asked = {}
 
     def fake_train_run(config: RunConfig, steps, **kwargs):
@@ -123,7 +135,7 @@ def test_pretrain_decays_the_thin_and_multimodal_priors_only(monkeypatch, tmp_pa
     for name in ("aae-mog10", "aae-swiss_roll", "aae-gaussian", "vae-gaussian"):
         cli.main(["pretrain", "--only", name, "--steps", "3", "--no-progress", "--out", str(tmp_path)])
     assert asked == {("mog10", "aae"): (0.1, None), ("swiss_roll", "aae"): (0.1, None),
-                     ("gaussian", "aae"): (None, 0.2), ("gaussian", "vae"): (None, None)}
+                     ("gaussian", "aae"): (0.3, 0.2), ("gaussian", "vae"): (None, None)}
 
 
 def test_pretrain_can_turn_a_kinds_translations_off_and_records_it(monkeypatch, tmp_path):
@@ -166,3 +178,38 @@ def test_pretrain_plan_is_the_entrys_run_with_the_overrides_merged_over_it():
     swiss = cli.pretrain_plan("labelled-aae-swiss_roll", train={"seed": 1})
     assert (swiss.config.train.input_dropout, swiss.config.train.seed, swiss.lr_decay) == (0.2, 1, 0.1)
     assert cli.pretrain_plan("aae-mog10").keep_best == "knn" and cli.pretrain_plan("vae-gaussian").recipe is None
+
+
+def test_better_restart_ranks_keep_reports_by_training_numbers_only():
+    met = {"met": True, "knn": 0.70, "referee": 0.58, "step": 3000}
+    assert cli.better_restart({**met, "knn": 0.72}, met) and not cli.better_restart(met, {**met, "knn": 0.72})
+    unmet = {"met": False, "knn": None, "referee": 0.61, "step": 2000}
+    assert cli.better_restart(met, unmet) and not cli.better_restart(unmet, met)
+    assert cli.better_restart({**unmet, "referee": 0.60}, unmet)
+
+
+def test_pretrain_restarts_save_the_restart_whose_kept_weights_score_best(monkeypatch, tmp_path):
+    """An entry with "restarts": n trains seeds s … s + n − 1 and saves the run whose keep report wins
+    (``better_restart``); the checkpoint names the seed it kept."""
+    from aae.checkpoints import load_checkpoint
+
+    made = _record_trainers(monkeypatch)
+    runs = []
+    real = cli.train_run
+    scores = {0: 0.66, 1: 0.71, 2: 0.69}            # training 5-NN of each seed's kept weights
+
+    def fake_train_run(config: RunConfig, steps, **kwargs):
+        model, prior, data, metrics = real(config, 2, quiet=True)
+        runs.append(config.train.seed)
+        kwargs["keep_report"].update({"met": True, "knn": scores[config.train.seed], "referee": 0.58, "step": 2})
+        return model, prior, data, {**metrics, "seed_marker": float(config.train.seed)}
+
+    monkeypatch.setattr(cli, "train_run", fake_train_run)
+    monkeypatch.setitem(cli.PRETRAINED, "restart-test", ("aae", "gaussian", {"restarts": 3}))
+    monkeypatch.setattr(cli, "pretrain_plan", _synthetic_plan(cli.pretrain_plan))
+    assert cli.main(["pretrain", "--only", "restart-test", "--steps", "2", "--no-progress",
+                     "--out", str(tmp_path)]) == 0
+    assert runs == [0, 1, 2] and made
+    saved = load_checkpoint(tmp_path / "restart-test")
+    assert saved.config.train.seed == 1 and saved.meta["extra"]["kept_seed"] == 1
+    assert saved.meta["extra"]["restarts"] == 3
