@@ -569,6 +569,11 @@ def pretrain_plan(name: str, *, steps: int | None = None, device: str = "auto", 
     config = RunConfig(prior=PriorConfig(name=prior), model=ModelConfig(kind=kind, **over.get("model", {})),
                        train=TrainConfig(device=device, **{**over.get("train", {}), **(train or {})}))
     own_recipe = {**over.get("recipe", {}), **(recipe or {})}
+    from .kinds.base import AdversarialRecipe
+    known = {f.name for f in dataclasses.fields(AdversarialRecipe)} - {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(own_recipe) - known)
+    if unknown:
+        raise ConfigError(f"{name}: unknown recipe setting(s) {', '.join(unknown)}; allowed: {', '.join(sorted(known))}")
     return PretrainPlan(kind=kind, config=config, steps=steps if steps is not None else over.get("steps", PRETRAIN_STEPS),
                         lr_decay=lr_decay if lr_decay is not None else over.get("lr_decay"),
                         recipe=own_recipe or None,
@@ -584,19 +589,21 @@ def _cmd_pretrain(a: argparse.Namespace) -> int:
         raise UsageError("--out must not be empty (leave it out for the default)")
     out = SHIPPED_DIR if a.shipped else Path(a.out) if a.out is not None else save_root() / "pretrained"
     names = a.only or [*PRETRAINED, CLASSIFIER_NAME]
-    for name in names:  # every target checked before hours of training
+    plans = {}
+    for name in names:  # every target and every entry's settings checked before hours of training
         prepare_save_target(out / name, overwrite=a.overwrite or a.shipped, allow_shipped=a.shipped)
+        if name != CLASSIFIER_NAME:
+            plans[name] = pretrain_plan(name, steps=a.steps, device=a.device)
     for name in names:
         if name == CLASSIFIER_NAME:
             from .classifier import pretrain_classifier
             path, acc = pretrain_classifier(out / name)
             print(f"{name}: held-out accuracy {acc:.3f} -> {path}")
             continue
-        plan = pretrain_plan(name, steps=a.steps, device=a.device)
+        plan = plans[name]
         kind, config, steps, decay, recipe = plan.kind, plan.config, plan.steps, plan.lr_decay, plan.recipe
-        model, metrics, best = None, None, None
+        model, metrics, best, base = None, None, None, plan.config
         for r in range(plan.restarts):  # restarts: only the kept weights' training-digit numbers choose
-            base = plan.config
             run_config = base if r == 0 else base.replace(train=base.train.replace(seed=base.train.seed + r))
             report: dict = {}
             m, _, _, mets = train_run(run_config, steps, desc=name if plan.restarts == 1 else f"{name} ({r + 1}/"

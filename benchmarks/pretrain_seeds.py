@@ -35,7 +35,7 @@ def _pairs(items: list[str], flag: str) -> dict:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise SystemExit(f"{flag} takes FIELD=VALUE, got {item!r}")
+            raise ValueError(f"{flag} takes FIELD=VALUE, got {item!r}")
         out[key] = _value(value)
     return out
 
@@ -74,7 +74,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--jsonl", default=None, help="append one JSON line per seed")
     a = ap.parse_args(argv)
-    train, recipe = _pairs(a.set, "--set"), _pairs(a.recipe, "--recipe")
+    from aae.__main__ import pretrain_plan
+    try:  # bad settings stop here, in one line with status 2, before any worker starts
+        train, recipe = _pairs(a.set, "--set"), _pairs(a.recipe, "--recipe")
+        plan = pretrain_plan(a.entry, steps=a.steps, device="cpu", train=train, recipe=recipe, lr_decay=a.lr_decay)
+    except (ValueError, TypeError) as e:  # aae.config.ConfigError is a ValueError
+        print(f"pretrain_seeds: {e}", file=sys.stderr)
+        return 2
     jobs = [(a.entry, seed, a.steps, train, recipe, a.lr_decay) for seed in a.seeds]
     ctx = mp.get_context("spawn")
     pool = ctx.Pool(a.workers) if a.workers > 1 else None
@@ -101,11 +107,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{med['prior_fit']:>10.2f}")
         # what pretrain's restarts (aae.__main__.better_restart) keep of consecutive seeds
         from aae.__main__ import better_restart
-        by_seed = {r["seed"]: r for r in rows}
-        n = PRETRAINED[a.entry][2].get("restarts", 1) if len(PRETRAINED[a.entry]) > 2 else 1
-        for first in sorted(by_seed):
-            group = [by_seed.get(first + i) for i in range(max(n, 2))]
-            if n > 1 and all(group) and first % n == 0:
+        by_seed, n = {r["seed"]: r for r in rows}, plan.restarts
+        for first in range(0, max(by_seed) + 1, n) if n > 1 else ():
+            group = [by_seed.get(first + i) for i in range(n)]
+            if all(group):
                 best = group[0]
                 for r in group[1:]:
                     best = r if better_restart(r["kept"], best["kept"]) else best

@@ -213,3 +213,16 @@ def test_pretrain_restarts_save_the_restart_whose_kept_weights_score_best(monkey
     saved = load_checkpoint(tmp_path / "restart-test")
     assert saved.config.train.seed == 1 and saved.meta["extra"]["kept_seed"] == 1
     assert saved.meta["extra"]["restarts"] == 3
+
+
+def test_pretrain_refuses_an_unknown_recipe_setting_before_any_training(monkeypatch, tmp_path, capsys):
+    """Every entry's settings are checked before the first entry trains: a typo in one recipe costs
+    one line and status 2, not the hours of the entries before it."""
+    trained = []
+    monkeypatch.setattr(cli, "train_run", lambda *a, **k: trained.append(a) or (_ for _ in ()).throw(AssertionError))
+    monkeypatch.setitem(cli.PRETRAINED, "typo-test", ("aae", "gaussian", {"recipe": {"augment_rotat": 15.0}}))
+    assert cli.main(["pretrain", "--only", "aae-mog10", "typo-test", "--steps", "2", "--no-progress",
+                     "--out", str(tmp_path)]) == 2
+    assert trained == []
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "augment_rotat" in err[0] and "augment_rotate" in err[0]
