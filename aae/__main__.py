@@ -60,14 +60,9 @@ PRETRAINED: dict[str, tuple] = {
     "ae": ("ae", "gaussian"),
     "vae-gaussian": ("vae", "gaussian"),
     # label-conditioned (paper §2.3: each digit to its own component) and supervised (§4: style and content)
-    # The shipped mixture file was trained without the kind's ±1-pixel translations (README), and its
-    # entry turns them off to make it again: with them it sends more held-out digits to their own
-    # petal (0.902, was 0.862) but fits p(z) worse (referee 0.645 on all 5,000 digits, was 0.571)
-    "labelled-aae-mog10": ("labelled_aae", "mog10", {"recipe": {"augment_shift": 0}}),
-    # denoising inputs (0.2) lift the thin roll's own-component rate; learning rates decaying to 10 %
-    # over the benchmark's 4,800 steps hold its oscillating game (benchmarks/label_fit.py; README)
-    "labelled-aae-swiss_roll": ("labelled_aae", "swiss_roll",
-                                {"train": {"input_dropout": 0.2}, "steps": 4800, "lr_decay": 0.1}),
+    # the kind's live recipe (its slower reconstruction phase fits both priors within 3,000 steps),
+    # with learning rates decaying to 10 % over the run to settle the game (README, "Labels in the game")
+    **{f"labelled-aae-{name}": ("labelled_aae", name, {"lr_decay": 0.1}) for name in ("mog10", "swiss_roll")},
     # 10,000 steps: its style grid (benchmarks/label_fit.py --style-grid) climbs to 98-99 % by then
     "supervised-aae": ("supervised_aae", "gaussian", {"steps": 10000}),
     # the categorical AAE (§5-§6): 100 labelled digits (10 per class) with its NN baseline; 30 clusters.
@@ -133,7 +128,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--steps", type=int, default=3000, help="total steps of the run (with --resume: including "
                                                            "those already done)")
     t.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
-    t.add_argument("--lr-recon", type=float, default=TrainConfig.lr_recon)
+    t.add_argument("--lr-recon", type=float, default=None,
+                   help="reconstruction phase (default: the kind's recipe; 1e-3 but for labelled_aae)")
     t.add_argument("--lr-disc", type=float, default=None, help="default: per prior (aae.train.PRIOR_RECIPES)")
     t.add_argument("--lr-gen", type=float, default=None, help="default: per prior (aae.train.PRIOR_RECIPES)")
     t.add_argument("--d-noise", type=float, default=None,

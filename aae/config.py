@@ -160,7 +160,7 @@ class Limit:
 
 
 # The TrainConfig fields that take None for "the recipe's value" (aae.kinds.base.AdversarialRecipe).
-RECIPE_FIELDS = ("lr_disc", "lr_gen", "beta1", "d_penalty", "d_input_noise", "input_dropout")
+RECIPE_FIELDS = ("lr_recon", "lr_disc", "lr_gen", "beta1", "d_penalty", "d_input_noise", "input_dropout")
 
 TRAIN_LIMITS: dict[str, Limit] = {
     "batch_size": Limit(1, 4096),
@@ -184,7 +184,7 @@ TRAIN_LIMITS: dict[str, Limit] = {
 class TrainConfig(_Serializable):
     # Defaults chosen by the sweep in benchmarks/sweep_defaults.py (see README, "Defaults").
     batch_size: int = 100           # the paper's batch size
-    lr_recon: float = 1e-3          # Adam, reconstruction phase (encoder + decoder)
+    lr_recon: float | None = None   # Adam, reconstruction phase (encoder + decoder; None: the recipe's, 1e-3 but for labelled runs)
     weight_decay: float = 0.0       # decoupled weight decay (AdamW) of the reconstruction phase
     # more decoupled decay on the encoder's weights alone in that phase (AdamW: each step shrinks them by
     # lr_recon × this); it keeps held-out digits' codes beside their class's (README, the Gaussian's 5-NN)

@@ -13,8 +13,9 @@ formula, not a game). ``step()`` runs every phase of one batch in order and retu
 ``step_phase()`` runs just the next one, so a class can watch the game move one move at a time.
 
 Each optimiser has a role (``aae.kinds.OptimizerSpec``): the reconstruction one is AdamW with
-TrainConfig.lr_recon and weight_decay; the adversarial ones are Adam with the prior's recipe
-(``PRIOR_RECIPES``) wherever TrainConfig leaves a setting None. All randomness (batches, prior
+lr_recon and weight_decay; the adversarial ones are Adam. Learning rates, β1 and the other
+regularisation settings come from the kind's or the prior's recipe (``PRIOR_RECIPES``) wherever
+TrainConfig leaves a setting None. All randomness (batches, prior
 samples, encoder noise) comes from one seeded ``torch.Generator``: same seed + same device → same
 losses.
 """
@@ -114,7 +115,8 @@ def adversarial_recipe(config: TrainConfig, prior: Prior, kind: ModelKind | None
         beta1=r.beta1 if config.beta1 is None else config.beta1,
         d_penalty=r.d_penalty if config.d_penalty is None else config.d_penalty,
         d_input_noise=r.d_input_noise if config.d_input_noise is None else config.d_input_noise,
-        input_dropout=r.input_dropout if config.input_dropout is None else config.input_dropout)
+        input_dropout=r.input_dropout if config.input_dropout is None else config.input_dropout,
+        lr_recon=r.lr_recon if config.lr_recon is None else config.lr_recon)
 
 
 def check_prior_compatible(kind: str | ModelKind, prior: Prior) -> None:
@@ -208,7 +210,7 @@ class Trainer:
     def _make_optimizer(self, spec: OptimizerSpec) -> torch.optim.Optimizer:
         params = list(spec.params(self.model))
         if spec.role == RECONSTRUCTION:
-            return torch.optim.AdamW(self._recon_groups(params), lr=self.config.lr_recon,
+            return torch.optim.AdamW(self._recon_groups(params), lr=self.recipe.lr_recon,
                                      weight_decay=self.config.weight_decay, **self._fused)
         lr = self.recipe.lr_disc if spec.role == DISCRIMINATOR else self.recipe.lr_gen
         return torch.optim.Adam(params, lr=lr, betas=(self.recipe.beta1, 0.999), **self._fused)

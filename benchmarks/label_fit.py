@@ -65,10 +65,12 @@ def _codes(model, x: torch.Tensor) -> np.ndarray:
 
 def run(prior_name: str, seed: int, budget_steps: int, eval_every: int, label_fraction: float,
         overrides: dict | None = None, shift: int | None = None, decay: float | None = None,
-        rotate: float | None = None, scale: float | None = None) -> dict:
+        rotate: float | None = None, scale: float | None = None, fourier: int = 0,
+        decay_steps: int | None = None) -> dict:
     data = load_dataset("mnist-5k")
     prior = make_prior(prior_name, dim=2)
-    model = seeded_model(ModelConfig(kind="labelled_aae", preset="small", latent_dim=2), seed)
+    model = seeded_model(ModelConfig(kind="labelled_aae", preset="small", latent_dim=2,
+                                     disc_fourier=fourier), seed)
     tr = Trainer(model, prior, data.train_images, data.train_labels,
                  config=TrainConfig(device="cpu", seed=seed, label_fraction=label_fraction, **(overrides or {})))
     if shift is not None:  # the kind's own recipe field (no TrainConfig one): the encoder's random translations
@@ -78,7 +80,9 @@ def run(prior_name: str, seed: int, budget_steps: int, eval_every: int, label_fr
     if scale is not None:
         tr.recipe = dataclasses.replace(tr.recipe, augment_scale=float(scale))
     # lr(t) = lr0 · (1 − (1 − decay) · t / budget) for every optimiser (``python -m aae pretrain``'s lr_decay)
-    schedules = [] if decay is None else [torch.optim.lr_scheduler.LinearLR(opt, 1.0, decay, total_iters=budget_steps)
+    # (``--decay-steps``: over that many steps, then constant, so the rate no longer depends on the budget)
+    schedules = [] if decay is None else [torch.optim.lr_scheduler.LinearLR(opt, 1.0, decay,
+                                                                            total_iters=decay_steps or budget_steps)
                                           for opt in tr.optimizers.values()]
     x_test, y_test = to_float(data.test_images), data.test_labels.numpy()
     p = prior.sample(len(x_test), generator=torch.Generator().manual_seed(1234)).numpy()
@@ -92,6 +96,10 @@ def run(prior_name: str, seed: int, budget_steps: int, eval_every: int, label_fr
         referee = (M.referee_accuracy(codes, p, k=REFEREE_K, folds=REFEREE_FOLDS)
                    if np.isfinite(codes).all() else 1.0)
         curve.append((tr.step_count, round(referee, 3), round(own_component_rate(codes, y_test, prior), 3)))
+    model.eval()
+    with torch.no_grad():   # how well the held-out digits come back: what a slower reconstruction phase costs
+        recon = M.reconstruction_nats(x_test, model.reconstruct(x_test))
+    model.train()
     reached = None
     for i in range(SMOOTH - 1, len(curve)):
         window = curve[i - SMOOTH + 1:i + 1]
@@ -101,15 +109,17 @@ def run(prior_name: str, seed: int, budget_steps: int, eval_every: int, label_fr
             break
     return {"prior": prior_name, "seed": seed, "label_fraction": label_fraction, "shift": tr.recipe.augment_shift,
             "rotate": tr.recipe.augment_rotate, "scale": tr.recipe.augment_scale,
-            "input_dropout": tr.recipe.input_dropout, "decay": decay, "steps_to_target": reached,
-            "final_referee": curve[-1][1], "final_own": curve[-1][2], "curve": curve}
+            "input_dropout": tr.recipe.input_dropout, "decay": decay, "decay_steps": decay_steps, "fourier": fourier, "steps_to_target": reached,
+            "final_referee": curve[-1][1], "final_own": curve[-1][2], "recon_nats": round(recon, 1), "curve": curve}
 
 
-def rate(seconds: float = 5.0) -> float:
-    """Steps/s of the label-conditioned AAE (small preset, batch 100, mnist-5k) after a warm-up."""
+def rate(seconds: float = 5.0, overrides: dict | None = None, fourier: int = 0) -> float:
+    """Steps/s of the label-conditioned AAE (small preset, batch 100, mnist-5k) after a warm-up, with
+    the run's TrainConfig ``overrides`` (``--set``: ``disc_steps`` 2 costs a D update more a step)."""
     data = load_dataset("mnist-5k")
-    model = seeded_model(ModelConfig(kind="labelled_aae"), 0)
-    tr = Trainer(model, make_prior("mog10"), data.train_images, data.train_labels, config=TrainConfig(device="cpu"))
+    model = seeded_model(ModelConfig(kind="labelled_aae", disc_fourier=fourier), 0)
+    tr = Trainer(model, make_prior("mog10"), data.train_images, data.train_labels,
+                 config=TrainConfig(device="cpu", **(overrides or {})))
     for _ in range(20):
         tr.step()
     n, t0 = 0, time.perf_counter()
@@ -198,12 +208,17 @@ def main(argv: list[str] | None = None) -> None:
                     help="random scalings of the encoder's inputs, ±share of the size (default: the kind's recipe)")
     ap.add_argument("--decay", type=float, default=None,
                     help="every learning rate falls linearly to this share of it over the budget (default: none)")
+    ap.add_argument("--fourier", type=int, default=0,
+                    help="random Fourier features of (z, label) fed to the discriminator (ModelConfig.disc_fourier)")
+    ap.add_argument("--decay-steps", type=int, default=None,
+                    help="with --decay: reach that share after this many steps and stay there (default: the budget)")
     ap.add_argument("--json", action="store_true", help="print one JSON line per run")
     args = ap.parse_args(argv)
     overrides = {k: float(v) if "." in v or "e" in v else int(v) for k, v in (s.split("=", 1) for s in args.set)}
     torch.set_num_threads(1)
     if args.rate:
-        print(f"label-conditioned AAE, small preset, batch 100, 1 torch thread: {rate():.1f} steps/s")
+        print(f"label-conditioned AAE, small preset, batch 100, 1 torch thread: {rate(overrides=overrides, fourier=args.fourier):.1f} steps/s"
+              f"{f' ({overrides})' if overrides else ''}")
         return
     if args.shipped:
         for path in args.shipped:
@@ -231,17 +246,18 @@ def main(argv: list[str] | None = None) -> None:
           f"overrides {overrides or 'none'}, shift {'recipe' if args.shift is None else args.shift}, "
           f"rotate {'recipe' if args.rotate is None else args.rotate}, "
           f"scale {'recipe' if args.scale is None else args.scale}, "
-          f"decay {args.decay or 'none'}")
+          f"decay {args.decay or 'none'}, Fourier features {args.fourier or 'none'}")
     results = []
     for name in args.priors:
         for seed in args.seeds:
             r = run(name, seed, args.budget_steps, args.eval_every, args.label_fraction, overrides, args.shift,
-                    args.decay, args.rotate, args.scale)
+                    args.decay, args.rotate, args.scale, args.fourier, args.decay_steps)
             results.append(r)
             if args.json:
                 print(json.dumps(r))
             print(f"{name:<11} seed {seed}: steps to fit {secs(r['steps_to_target'])}; at {args.budget_steps} "
-                  f"steps referee {r['final_referee']:.3f}, own component {r['final_own']:.1%}", flush=True)
+                  f"steps referee {r['final_referee']:.3f}, own component {r['final_own']:.1%}, held-out "
+                  f"reconstruction {r['recon_nats']:.1f} nats", flush=True)
     print(f"\nmedians over {len(args.seeds)} seeds (a run that never fits counts as > budget)")
     for name in args.priors:
         rs = [r for r in results if r["prior"] == name]

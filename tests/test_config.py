@@ -51,7 +51,6 @@ from aae.config import (
         (TrainConfig, "beta1", True),
         (TrainConfig, "batch_size", True),
         (TrainConfig, "batch_size", 1.0),
-        (TrainConfig, "lr_recon", None),
         (TrainConfig, "lr_recon", -1e-3),
         (TrainConfig, "lr_disc", 0),
         (TrainConfig, "lr_gen", 1.5),

@@ -219,7 +219,7 @@ def test_the_encoder_moves_each_labelled_digit_towards_its_own_component(dataset
         return own_component_rate(codes, y, tr.prior)
 
     before = rate()
-    for _ in range(150):
+    for _ in range(300):   # the recipe's slow reconstruction (lr 3e-4): the codes leave the origin after ~200
         tr.step()
     after = rate()
     assert before <= 0.15 and after >= 0.3, (before, after)   # chance is 0.1
@@ -284,7 +284,7 @@ def test_a_translated_run_still_sends_digits_to_their_own_component(dataset):
     tr = trainer(dataset, "mog10")
     tr.recipe = dataclasses.replace(tr.recipe, augment_shift=1)
     x = dataset.test_images.reshape(len(dataset.test_images), -1).float() / 255
-    for _ in range(150):
+    for _ in range(300):
         tr.step()
     with torch.no_grad():
         codes = tr.model.eval().encode(x).numpy()

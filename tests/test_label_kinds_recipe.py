@@ -42,6 +42,30 @@ def test_d_input_noise_defaults_to_the_recipe_and_the_config_overrides_it():
     assert TrainConfig.from_dict({**TrainConfig().to_dict(), "d_input_noise": 0.0}).d_input_noise == 0.0
 
 
+def test_the_reconstruction_rate_defaults_to_the_recipe_and_the_config_overrides_it(dataset):
+    """The label-conditioned AAE's recipe slows the reconstruction phase (3e-4) so that the generator
+    phase's pull towards each digit's component wins; every other kind keeps 1e-3; TrainConfig.lr_recon,
+    when set, wins; an old checkpoint's fixed 1e-3 stays 1e-3."""
+    assert TrainConfig().lr_recon is None
+    prior = make_prior("mog10")
+    assert adversarial_recipe(TrainConfig(), prior).lr_recon == 1e-3
+    for name in ("aae", "ae", "vae", "supervised_aae", "semi_supervised", "clustering"):
+        assert adversarial_recipe(TrainConfig(), prior, get_kind(name)).lr_recon == 1e-3, name
+    labelled = get_kind("labelled_aae")
+    assert adversarial_recipe(TrainConfig(), prior, labelled).lr_recon == 3e-4
+    assert adversarial_recipe(TrainConfig(lr_recon=2e-3), prior, labelled).lr_recon == 2e-3
+    assert TrainConfig.from_dict({**TrainConfig().to_dict(), "lr_recon": 1e-3}).lr_recon == 1e-3
+
+    def recon_lr(config: TrainConfig) -> float:
+        model = seeded_model(ModelConfig(kind="labelled_aae"), 0)
+        tr = Trainer(model, prior, dataset.train_images, dataset.train_labels, config=config, device="cpu")
+        tr.step()
+        return tr.optimizers["recon"].param_groups[0]["lr"]
+
+    assert recon_lr(TrainConfig(device="cpu")) == 3e-4
+    assert recon_lr(TrainConfig(device="cpu", lr_recon=1e-3)) == 1e-3
+
+
 def test_the_trainer_adds_the_recipes_noise_to_what_d_sees(dataset, monkeypatch):
     model = seeded_model(ModelConfig(kind="aae"), 0)
     z = torch.zeros(500, 2)

@@ -273,7 +273,7 @@ def test_benchmark_gives_the_aae_its_recipe_and_both_models_the_same_decay(tmp_p
     assert vae.config == B.TrainConfig(seed=0, device="cpu")
     for tr in (aae, vae):
         for name, opt in tr.optimizers.items():
-            start = {"recon": tr.config.lr_recon, "disc": tr.recipe.lr_disc, "gen": tr.recipe.lr_gen}[name]
+            start = {"recon": tr.recipe.lr_recon, "disc": tr.recipe.lr_disc, "gen": tr.recipe.lr_gen}[name]
             assert opt.param_groups[0]["lr"] == pytest.approx(0.5 * start)
     rows = L.measured_rows(out)
     assert {r["model"] for r in rows} == {"AAE", "VAE"} and all(r["lr_decay"] == 0.5 for r in rows)

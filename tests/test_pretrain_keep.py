@@ -119,7 +119,7 @@ def test_lr_decay_brings_every_learning_rate_to_its_share_by_the_end(monkeypatch
     cli.train_run(config, 20, quiet=True, lr_decay=0.1)
     (tr,) = made
     recipe = T.adversarial_recipe(config.train, tr.prior)
-    start = {"recon": config.train.lr_recon, "disc": recipe.lr_disc, "gen": recipe.lr_gen}
+    start = {"recon": recipe.lr_recon, "disc": recipe.lr_disc, "gen": recipe.lr_gen}
     for name, opt in tr.optimizers.items():
         assert opt.param_groups[0]["lr"] == pytest.approx(0.1 * start[name])
 
@@ -139,9 +139,8 @@ def test_pretrain_decays_the_thin_and_multimodal_priors_and_the_gaussian_only(mo
 
 
 def test_pretrain_can_turn_a_kinds_translations_off_and_records_it(monkeypatch, tmp_path):
-    """The shipped label-conditioned mixture was trained without the kind's translations: its entry
-    says so (recipe ``augment_shift`` 0), ``train_run`` applies it to the trainer's recipe, and the
-    checkpoint records it."""
+    """An entry can turn the kind's translations off (recipe ``augment_shift`` 0): ``train_run``
+    applies it to the trainer's recipe, and the checkpoint records it."""
     import aae.train as T
     from aae.checkpoints import load_checkpoint
     from aae.kinds import get_kind
@@ -159,6 +158,7 @@ def test_pretrain_can_turn_a_kinds_translations_off_and_records_it(monkeypatch, 
         return made[-1].model, None, None, {"referee": 0.5}
 
     monkeypatch.setattr(cli, "train_run", fake_train_run)
+    monkeypatch.setitem(cli.PRETRAINED, "labelled-aae-mog10", ("labelled_aae", "mog10", {"recipe": {"augment_shift": 0}}))
     for name in ("labelled-aae-mog10", "labelled-aae-swiss_roll"):
         assert cli.main(["pretrain", "--only", name, "--steps", "3", "--no-progress", "--out", str(tmp_path)]) == 0
     assert asked == {"mog10": {"augment_shift": 0}, "swiss_roll": None}
@@ -168,15 +168,15 @@ def test_pretrain_can_turn_a_kinds_translations_off_and_records_it(monkeypatch, 
 def test_pretrain_plan_is_the_entrys_run_with_the_overrides_merged_over_it():
     """``benchmarks/pretrain_seeds.py`` trains an entry as ``pretrain`` does, with some settings changed:
     the entry's own train and recipe settings stay unless an override names them."""
-    plan = cli.pretrain_plan("labelled-aae-mog10", device="cpu")
-    assert (plan.kind, plan.config.prior.name, plan.steps, plan.recipe) == ("labelled_aae", "mog10",
-                                                                              cli.PRETRAIN_STEPS, {"augment_shift": 0})
-    more = cli.pretrain_plan("labelled-aae-mog10", steps=40, device="cpu", train={"seed": 3},
-                             recipe={"augment_rotate": 15.0}, lr_decay=0.3)
-    assert (more.steps, more.config.train.seed, more.lr_decay) == (40, 3, 0.3)
-    assert more.recipe == {"augment_shift": 0, "augment_rotate": 15.0}
+    plan = cli.pretrain_plan("aae-gaussian", device="cpu")
+    assert (plan.kind, plan.config.prior.name, plan.steps, plan.recipe) == ("aae", "gaussian",
+                                                                              cli.PRETRAIN_STEPS, {"augment_rotate": 15.0})
+    more = cli.pretrain_plan("aae-gaussian", steps=40, device="cpu", train={"seed": 3},
+                             recipe={"augment_scale": 0.1}, lr_decay=0.5)
+    assert (more.steps, more.config.train.seed, more.lr_decay, more.config.train.input_dropout) == (40, 3, 0.5, 0.2)
+    assert more.recipe == {"augment_rotate": 15.0, "augment_scale": 0.1}
     swiss = cli.pretrain_plan("labelled-aae-swiss_roll", train={"seed": 1})
-    assert (swiss.config.train.input_dropout, swiss.config.train.seed, swiss.lr_decay) == (0.2, 1, 0.1)
+    assert (swiss.config.train.seed, swiss.lr_decay, swiss.steps) == (1, 0.1, cli.PRETRAIN_STEPS)
     assert cli.pretrain_plan("aae-mog10").keep_best == "knn" and cli.pretrain_plan("vae-gaussian").recipe is None
 
 

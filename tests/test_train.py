@@ -452,7 +452,7 @@ def test_encoder_weight_decay_shrinks_the_encoder_alone(data):
         p.grad = torch.zeros_like(p)
     tr.opt_recon.step()
     after = params(tr.model)
-    shrink = 1 - tr.config.lr_recon * 0.5
+    shrink = 1 - tr.recipe.lr_recon * 0.5
     for name, value in before.items():
         expected = value * shrink if name.startswith("encoder.") else value
         assert torch.allclose(after[name], expected, atol=1e-7), name

@@ -98,7 +98,7 @@ FIELDS: tuple[Field, ...] = (
     Field("dataset", "HELP_DATASET", kind="choice"),
     Field("preset", "HELP_PRESET", kind="choice"),
     Field("start_from", "HELP_START_FROM", kind="choice", url=False),
-    Field("lr_recon", "HELP_LR_RECON", step=1e-5, fmt="%.1e"),
+    Field("lr_recon", "HELP_LR_RECON", step=1e-5, fmt="%.1e", auto=True),
     Field("lr_disc", "HELP_LR_DISC", step=1e-5, fmt="%.1e", auto=True),
     Field("lr_gen", "HELP_LR_GEN", step=1e-5, fmt="%.1e", auto=True),
     Field("batch_size", "HELP_BATCH", kind="int", step=10),

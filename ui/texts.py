@@ -82,7 +82,11 @@ HELP_START_FROM = (
     "From scratch: random weights. A checkpoint continues training a saved model "
     "(its dataset and network size come from the checkpoint; the prior is the one chosen above)."
 )
-HELP_LR_RECON = "Adam learning rate of the reconstruction phase (encoder + decoder). Applies to the next run."
+HELP_LR_RECON = (
+    "Adam learning rate of the reconstruction phase (encoder + decoder). Empty = auto: 1e-3, and 3e-4 on "
+    "Labels in the game, where a slower reconstruction lets the labels pull each digit into its own part of "
+    "p(z). Applies to the next run."
+)
 HELP_LR_DISC = (
     "Adam learning rate of the discriminator. Too high and D wins every round. Empty = auto: the rate "
     "tuned for the chosen prior (it follows a prior switch). Applies to the next run."

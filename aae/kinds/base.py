@@ -70,6 +70,9 @@ class AdversarialRecipe:
     # change) of the encoder's inputs, applied before the translations (aae.kinds.categorical.warped)
     augment_rotate: float = 0.0
     augment_scale: float = 0.0
+    # the reconstruction phase's learning rate (TrainConfig.lr_recon None): how hard the encoder is
+    # pulled towards informative codes against the generator phase's pull towards p(z)
+    lr_recon: float = 1e-3
 
 # Roles of an optimiser: which settings it takes (aae.train.Trainer builds them).
 RECONSTRUCTION, DISCRIMINATOR, GENERATOR = "reconstruction", "discriminator", "generator"
@@ -80,7 +83,7 @@ ROLES = (RECONSTRUCTION, DISCRIMINATOR, GENERATOR)
 class OptimizerSpec:
     """One optimiser of a kind.
 
-    role "reconstruction": AdamW with TrainConfig.lr_recon and weight_decay;
+    role "reconstruction": AdamW with the recipe's lr_recon (TrainConfig.lr_recon when set) and weight_decay;
     role "discriminator":  Adam with the recipe's lr_disc and β1 (its state is reset when p(z) changes);
     role "generator":      Adam with the recipe's lr_gen and β1.
     """
