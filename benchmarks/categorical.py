@@ -96,6 +96,10 @@ SWEEP: dict[str, tuple[dict, dict]] = {
     # as ``python -m aae train``'s lr_decay)
     **{f"shift1-lrdecay{d}": (_SHIFT1 | {"lr_decay": d}, {}) for d in (0.1, 0.3)},
     **{f"shift1-rot15-lrdecay{d}": (_SHIFT1 | {"augment_rotate": 15.0, "lr_decay": d}, {}) for d in (0.1,)},
+    # the balance of the encoder's two pulls (the label-conditioned AAE fits with a slower
+    # reconstruction phase): its learning rate, and the generator's
+    **{f"shift1-rec{r}": (_SHIFT1 | {"lr_recon": float(r)}, {}) for r in ("3e-4", "5e-4", "2e-3")},
+    **{f"shift1-gen{g}": (_SHIFT1 | {"lr_gen": float(g)}, {}) for g in ("5e-4", "2e-3")},
     # the paper's 1000-1000 networks (encoder, decoder, baseline; D 1000-1000 too)
     "shift1-paper": (_SHIFT1, {"preset": "paper"}),
 }
