@@ -135,3 +135,17 @@ def test_a_style_run_draws_the_grid_the_pads_ten_digits_and_a_drawn_digits_style
     assert style.shape == (dim,) and np.isfinite(style).all()
     row = lv.ten_digits(snap.decoder_weights, style)
     assert row.shape == (10, 28, 28) and 0 <= row.min() and row.max() <= 1
+
+
+@pytest.mark.parametrize("page, slot", [("pages/train.py", state.TRAIN), ("pages/compare.py", state.COMPARE),
+                                        ("pages/semi_supervised.py", state.SEMI),
+                                        ("pages/clustering.py", state.CLUSTERING),
+                                        ("pages/reduction.py", state.REDUCTION),
+                                        ("pages/labelled.py", state.LABELLED), ("pages/style.py", state.STYLE)])
+def test_every_training_page_starts_at_full_speed(app_test, page, slot):
+    """A speed control without a value would show, and run at, its first choice (slow motion): a
+    teacher pressing Start would see one step a second."""
+    at = _open(app_test, page)
+    speed = at.select_slider(key=slot.speed_key)
+    assert speed.value == state.speed_label(None)
+    assert texts.SPEED_CHOICES[speed.value] is None

@@ -106,7 +106,10 @@ _URL_READ = key("aae", "url", "read")   # the setup fields were read from the UR
 def _defaults() -> dict[str, Any]:
     return {K.SPEED: speed_label(None), K.LAYERS: [LAYER_PRIOR], K.SAVE_DIR: "", K.SAVE_NAME: "",
             K.SAVE_REPLACE: False, K.CMP_PRIOR: "gaussian", K.CMP_SPEED: speed_label(None), K.CMP_AXES: "prior",
-            K.CMP_MAP: "ae", K.EXP_GRID_N: 12, K.EXP_FROM: "class:1", K.EXP_TO: "class:0", K.EXP_STEPS: 10}
+            K.CMP_MAP: "ae", K.EXP_GRID_N: 12, K.EXP_FROM: "class:1", K.EXP_TO: "class:0", K.EXP_STEPS: 10,
+            # every training page starts at full speed (a speed control without a value shows, and
+            # runs at, its first choice: slow motion)
+            **{slot.speed_key: speed_label(None) for slot in SLOTS.values()}}
 
 
 # ------------------------------------------------------------------------------------ plain access
