@@ -102,6 +102,7 @@ SWEEP: dict[str, tuple[dict, dict]] = {
     **{f"shift1-gen{g}": (_SHIFT1 | {"lr_gen": float(g)}, {}) for g in ("5e-4", "2e-3")},
     # the paper's 1000-1000 networks (encoder, decoder, baseline; D 1000-1000 too)
     "shift1-paper": (_SHIFT1, {"preset": "paper"}),
+    "shift1-rot20-paper": (_SHIFT1 | {"augment_rotate": 20.0}, {"preset": "paper"}),
 }
 
 

@@ -36,7 +36,9 @@ def error_curve_spec(history: dict[str, np.ndarray], series: dict[str, str], tit
          "axis": {"format": ",d", "tickMinStep": 1}}     # whole steps (one point read "2,037.000000")
     y = {"field": "value", "type": "quantitative", "title": texts.CHART_HELD_OUT_ERROR, "scale": {"zero": True}}
     tooltip = [{"field": "series"}, {"field": "step", "format": ",.0f"}, {"field": "value", "format": ".1f"}]
-    return {"width": "container", "height": 220, "title": {"text": title, "anchor": "start", "fontSize": 13},
+    # Streamlit draws the spec's height as the whole chart's (title, legend and axes included): 320 px
+    # leaves the plot about 200 px, so that a few points of error are visible
+    return {"width": "container", "height": 320, "title": {"text": title, "anchor": "start", "fontSize": 13},
             "padding": {"top": 8, "left": 5, "right": 5, "bottom": 5},    # a CJK title's glyphs were cut at the top
             "datasets": {"curve": frame},
             "layer": [{"data": {"name": "curve"}, "mark": {"type": "line", "point": True, "strokeWidth": 2},
@@ -70,7 +72,7 @@ def confusion_spec(confusion: np.ndarray, class_names: tuple[str, ...] | None = 
     frame = pa.table({"true": [names[i] for i in t.ravel()], "predicted": [names[j] for j in p.ravel()],
                       "count": c.ravel()})
     axis = {"type": "ordinal", "sort": names}
-    return {"width": "container", "height": 260, "datasets": {"cells": frame},
+    return {"width": "container", "height": 360, "datasets": {"cells": frame},   # the whole chart's (see above)
             "title": {"text": texts.CONFUSION_TITLE, "anchor": "start", "fontSize": 13},
             "layer": [
                 {"data": {"name": "cells"}, "mark": "rect",
