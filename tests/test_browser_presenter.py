@@ -65,6 +65,10 @@ def test_each_lesson_page_fits_a_projector_in_presenter_mode(tab, streamlit_serv
     size = tab.locator("[data-testid='stMain'] [data-testid='stMarkdownContainer'] p").first.evaluate(
         "e => parseFloat(getComputedStyle(e).fontSize)")
     assert size >= 16 * presenter.FONT_SCALE - 0.5
+    values = tab.locator("[data-testid='stMain'] [data-testid='stMetricValue'] p")
+    if values.count():                       # a key number reads larger than the text, not smaller
+        value = values.first.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+        assert value >= 36 * presenter.FONT_SCALE - 0.5, value
     if name == "gaps":                       # the Lesson's step chooser was left at 14 px
         tab.goto(f"{streamlit_server}/lesson?step=1&present=1&lang=zh")
         wait_for_app(tab)

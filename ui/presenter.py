@@ -32,6 +32,7 @@ header[data-testid="stHeader"], .st-key-aae_intro, .st-key-aae_objective,
     {{font-size:{0.875 * FONT_SCALE:.2f}rem !important}}
 [data-testid="stMain"] button p, [data-testid="stMain"] label p {{font-size:{FONT_SCALE * 0.95:.2f}rem !important}}
 [data-testid="stMain"] [data-testid="stMetricValue"] {{font-size:{2.25 * FONT_SCALE:.2f}rem !important}}
+[data-testid="stMain"] [data-testid="stMetricValue"] [data-testid="stMarkdownContainer"] p {{font-size:inherit !important}}
 [data-testid="stMain"] [data-testid="stMetricLabel"] p {{font-size:{0.875 * FONT_SCALE:.2f}rem !important}}
 [data-testid="stMain"] .stSelectbox input[role="combobox"] {{font-size:{FONT_SCALE * 0.95:.2f}rem !important}}
 .aae-phase, .aae-label {{font-size:{0.95 * FONT_SCALE:.2f}rem !important}}
