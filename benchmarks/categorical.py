@@ -103,13 +103,17 @@ SWEEP: dict[str, tuple[dict, dict]] = {
     # the paper's 1000-1000 networks (encoder, decoder, baseline; D 1000-1000 too)
     "shift1-paper": (_SHIFT1, {"preset": "paper"}),
     "shift1-rot20-paper": (_SHIFT1 | {"augment_rotate": 20.0}, {"preset": "paper"}),
+    # a consistency term (not the paper's): q(y|x) of two random augmentations of a digit pulled
+    # together in the generator phase (AdversarialRecipe.consistency)
+    **{f"shift1-cons{c}": (_SHIFT1 | {"consistency": float(c)}, {}) for c in (0.3, 1, 3, 10)},
+    **{f"shift1-rot20-cons{c}": (_SHIFT1 | {"augment_rotate": 20.0, "consistency": float(c)}, {}) for c in (0.3, 1, 3, 10)},
 }
 
 
 # Recipe settings with no TrainConfig field (a kind's own, aae.kinds.base.AdversarialRecipe): every
 # named setting but "base" spells out the whole recipe, so these are 0 where it does not name them
 # (the settings from before they existed), and they replace the trainer's recipe after it is built.
-RECIPE_ONLY = ("augment_shift", "d_noise_decay_steps", "augment_rotate", "augment_scale")
+RECIPE_ONLY = ("augment_shift", "d_noise_decay_steps", "augment_rotate", "augment_scale", "consistency")
 BENCH_ONLY = ("lr_decay",)  # the benchmark's own options: every learning rate decays to this share (0: none)
 
 

@@ -16,7 +16,8 @@ from aae.config import ConfigError, DataConfig, ModelConfig, PriorConfig, RunCon
 from aae.data import load_dataset, to_float
 from aae.jobs import JobOptions, TrainingJob
 from aae.kinds import get_kind
-from aae.kinds.categorical import CATEGORICAL_RECIPE, CategoricalAAE, SemiSupervisedAAE, one_hot_samples
+from aae.kinds.categorical import (CATEGORICAL_RECIPE, CategoricalAAE, SemiSupervisedAAE, consistency_loss,
+                                   one_hot_samples)
 from aae.kinds.reduction import ReductionAAE, head_distance_penalty
 from aae.priors import make_prior
 from aae.probes import ProbeSettings
@@ -161,6 +162,30 @@ def test_the_generator_phase_moves_only_the_encoder(dataset):
     tr.run_phase("generator", tr.next_batch())
     after = params(tr.model)
     changed = {k.split(".")[0] for k in before if not torch.equal(before[k], after[k])}
+    assert changed == {"encoder"}
+
+
+def test_the_consistency_term_is_zero_for_equal_views_and_pulls_the_second_towards_the_first():
+    a = torch.tensor([[2.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+    assert consistency_loss(a, a.clone()).item() == pytest.approx(0.0, abs=1e-7)
+    b = torch.zeros_like(a, requires_grad=True)
+    loss = consistency_loss(a.requires_grad_(), b)
+    assert loss.item() > 0
+    loss.backward()
+    assert a.grad is None or torch.all(a.grad == 0)        # the first view is the fixed target
+    stepped = (b - 1.0 * b.grad).detach()                   # one gradient step brings q_b nearer q_a
+    assert consistency_loss(a.detach(), stepped).item() < loss.item()
+
+
+def test_the_generator_phase_adds_the_consistency_term_only_when_the_recipe_asks(dataset):
+    tr = trainer("clustering", dataset)
+    assert CATEGORICAL_RECIPE.consistency == 0
+    assert "consistency" not in tr.run_phase("generator", tr.next_batch())
+    tr.recipe = dataclasses.replace(tr.recipe, consistency=3.0)
+    before = params(tr.model)
+    metrics = tr.run_phase("generator", tr.next_batch())
+    assert metrics["consistency"] >= 0
+    changed = {k.split(".")[0] for k in before if not torch.equal(before[k], params(tr.model)[k])}
     assert changed == {"encoder"}
 
 

@@ -73,6 +73,10 @@ class AdversarialRecipe:
     # the reconstruction phase's learning rate (TrainConfig.lr_recon None): how hard the encoder is
     # pulled towards informative codes against the generator phase's pull towards p(z)
     lr_recon: float = 1e-3
+    # the categorical kinds' consistency weight (0: off; the paper has no such term): the generator
+    # phase also pulls q(y|x) of a second random augmentation of the batch towards the first's,
+    # KL(q(y|x_a) ‖ q(y|x_b)) with x_a's side held fixed (aae.kinds.categorical.generator)
+    consistency: float = 0.0
 
 # Roles of an optimiser: which settings it takes (aae.train.Trainer builds them).
 RECONSTRUCTION, DISCRIMINATOR, GENERATOR = "reconstruction", "discriminator", "generator"

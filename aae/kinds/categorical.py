@@ -314,8 +314,20 @@ def generator(tr: "Trainer", batch: Batch) -> dict[str, float]:
     finally:
         for d in discs:
             d.requires_grad_(True)
-    tr.optimize("gen", gen_y + gen_z)
-    return {"gen_y": gen_y.item(), "gen_z": gen_z.item()}
+    loss, metrics = gen_y + gen_z, {"gen_y": gen_y.item(), "gen_z": gen_z.item()}
+    if tr.recipe.consistency > 0 and augments(tr.recipe):
+        cons = consistency_loss(out.y_logits, tr.model.encoder(augment(batch.x, tr.recipe, tr.generator)).y_logits)
+        loss = loss + tr.recipe.consistency * cons
+        metrics["consistency"] = cons.item()
+    tr.optimize("gen", loss)
+    return metrics
+
+
+def consistency_loss(logits_a: torch.Tensor, logits_b: torch.Tensor) -> torch.Tensor:
+    """KL(q_a ‖ q_b) averaged over the batch, with q_a (the first augmentation's q(y|x)) held fixed:
+    the second view's class probabilities are pulled towards the first's."""
+    target = torch.softmax(logits_a.detach(), dim=1)
+    return F.kl_div(torch.log_softmax(logits_b, dim=1), target, reduction="batchmean")
 
 
 def classification_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
