@@ -384,7 +384,7 @@ PAD_DRAWING_MARK = "your drawing"
 EXPLORER_LOADING = "Loading the checkpoint…"
 RUN_COUNT = {"one": "{n} run", "many": "{n} runs"}
 SEMI_TABLE_COLUMNS = ("labels", "paper AAE (MNIST)", "paper NN baseline (MNIST)", "our AAE (mnist-5k)",
-                      "our NN baseline (mnist-5k)", "k-NN on raw pixels (mnist-5k)")
+                      "our NN baseline (mnist-5k)", "1-NN on raw pixels (mnist-5k)")
 CLUSTER_TABLE_COLUMNS = ("clusters", "paper (MNIST)", "ours (mnist-5k)")
 ERROR_CURVE_WAITING = "**{title}**: the curve starts at this run's first measurement of the held-out digits."
 CMP_NOT_STARTED = "Could not start the comparison: {error}"

@@ -363,7 +363,7 @@ PAD_DRAWING_MARK = "你画的数字"
 EXPLORER_LOADING = "正在加载检查点…"
 RUN_COUNT = {"one": "{n} 个训练", "many": "{n} 个训练"}
 SEMI_TABLE_COLUMNS = ("标签数", "论文 AAE（MNIST）", "论文 NN 基线（MNIST）", "我们的 AAE（mnist-5k）",
-                      "我们的 NN 基线（mnist-5k）", "原始像素上的 k-NN（mnist-5k）")
+                      "我们的 NN 基线（mnist-5k）", "原始像素上的 1-NN（mnist-5k）")
 CLUSTER_TABLE_COLUMNS = ("簇数", "论文（MNIST）", "我们的（mnist-5k）")
 ERROR_CURVE_WAITING = "**{title}**：这条曲线从本次训练第一次在留出数字上测量时开始。"
 CMP_NOT_STARTED = "无法开始对比：{error}"
