@@ -259,3 +259,20 @@ def test_an_address_without_its_step_keeps_the_sessions_step(app_test):
     _assert_clean(at)
     assert at.subheader[0].value.startswith("5 · ")
     assert _param(at, "step") == "5"
+
+
+def test_presenter_charts_draw_their_own_text_larger_and_share_their_data(monkeypatch):
+    from ui import presenter
+
+    data = {"points": b"arrow bytes"}
+    spec = {"title": {"text": "t", "fontSize": 13}, "datasets": data,
+            "config": {"axis": {"labelFontSize": 12}, "view": {"stroke": None}}}
+    monkeypatch.setattr(presenter, "presenting", lambda: False)
+    assert presenter.chart(spec) is spec
+    monkeypatch.setattr(presenter, "presenting", lambda: True)
+    big = presenter.chart(spec)
+    assert big["title"]["fontSize"] == round(13 * presenter.FONT_SCALE)
+    assert big["config"]["axis"] == {"labelFontSize": 12, "titleFontSize": round(13 * presenter.FONT_SCALE)}
+    assert big["config"]["legend"]["labelFontSize"] == round(12 * presenter.FONT_SCALE)
+    assert big["config"]["view"] == {"stroke": None} and big["datasets"] is data
+    assert spec["title"]["fontSize"] == 13 and "legend" not in spec["config"]     # the shared spec is untouched

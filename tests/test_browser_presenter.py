@@ -67,7 +67,9 @@ def test_each_lesson_page_fits_a_projector_in_presenter_mode(tab, streamlit_serv
     assert size >= 16 * presenter.FONT_SCALE - 0.5
     values = tab.locator("[data-testid='stMain'] [data-testid='stMetricValue'] p")
     if values.count():                       # a key number reads larger than the text, not smaller
-        value = values.first.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+        # a live page redraws its numbers: an element just replaced has no computed size (NaN)
+        value = wait_until(lambda: (v := values.first.evaluate("e => parseFloat(getComputedStyle(e).fontSize)"))
+                           == v and v, 30, "a metric value's type size")
         assert value >= 36 * presenter.FONT_SCALE - 0.5, value
     if name == "gaps":                       # the Lesson's step chooser was left at 14 px
         tab.goto(f"{streamlit_server}/lesson?step=1&present=1&lang=zh")

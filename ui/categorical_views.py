@@ -49,7 +49,7 @@ def keyed_chart(spec: dict, *, key: str, width: str = "stretch") -> None:
     """A keyed Vega-Lite chart (updated in place) inside a container of the same key, whose CSS class
     ``st-key-<key>`` tests and scripts use to find it."""
     with st.container(key=key):
-        st.vega_lite_chart(spec, key=f"{key}_chart", width=width)
+        st.vega_lite_chart(presenter.chart(spec), key=f"{key}_chart", width=width)
 
 
 def error_curve(snap: Snapshot, series: dict[str, str], *, key: str, title: str) -> None:

@@ -537,8 +537,10 @@ def latent_chart(snap, layers: Layers, *, key: str, class_names: tuple[str, ...]
     datasets into the live view instead of rebuilding the chart."""
     import streamlit as st
 
+    from ui import presenter
+
     spec = shared_latent_spec(snap, layers, class_names, model=model, bounds=bounds, size=size, legend=legend)
-    st.vega_lite_chart(spec=spec, key=key, width="content")
+    st.vega_lite_chart(spec=presenter.chart(spec), key=key, width="content")
 
 
 def _js(text: str) -> str:
