@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 import torch
 
 from aae import metrics as M
@@ -223,3 +224,20 @@ def test_augment_rotate_moves_what_the_encoder_reads_and_the_baselines_labelled_
     from aae.data import to_float
     digits = to_float(tr.images[tr.labelled]).reshape(-1, 784)           # the labelled digits, unmoved
     assert not (cls_in[:, None, :] == digits[None]).all(2).any()          # the labelled batch is moved too
+
+
+def test_the_raw_pixel_kmeans_baseline_names_its_centres_by_the_papers_rule():
+    from benchmarks.categorical import raw_kmeans_error
+    g = torch.Generator().manual_seed(0)
+    # three "digits": bright top-left, middle or bottom-right 10×10 squares with a little noise
+    def images(label: torch.Tensor) -> torch.Tensor:
+        x = torch.zeros(len(label), 28, 28)
+        for i, y in enumerate(label.tolist()):
+            x[i, 9 * y: 9 * y + 10, 9 * y: 9 * y + 10] = 200
+        return (x + 20 * torch.rand(x.shape, generator=g)).clamp(0, 255).to(torch.uint8)
+    train_y, test_y = torch.arange(60) % 3, torch.arange(30) % 3
+    from aae.data import to_float
+    test_x = to_float(images(test_y))
+    assert raw_kmeans_error(images(train_y), train_y.numpy(), test_x, test_y.numpy(), 3, 0) == 0.0
+    # one centre for three digits: the rule names it after one of them, so two thirds are wrong
+    assert raw_kmeans_error(images(train_y), train_y.numpy(), test_x, test_y.numpy(), 1, 0) == pytest.approx(2 / 3)
