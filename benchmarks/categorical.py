@@ -209,9 +209,15 @@ def run_one(use: str, n: int, labels: int | None, setting: str, seed: int, steps
         out["raw_knn_error"] = 1.0 - M.knn_accuracy(raw_train, train_labels[torch.from_numpy(lab)].numpy(),
                                                     test_x.cpu().numpy(), test_y, k=1)
         out["n_labelled"] = int(lab.sum())
-    if use == "clustering":
-        out["raw_kmeans_error"] = raw_kmeans_error(train_images, train_labels, test_x, test_y, n, seed)
+    if use == "clustering":  # the same for every setting of a sweep: computed once per worker
+        key = (dataset, limit, n, seed)
+        if key not in _KMEANS_ERRORS:
+            _KMEANS_ERRORS[key] = raw_kmeans_error(train_images, train_labels, test_x, test_y, n, seed)
+        out["raw_kmeans_error"] = _KMEANS_ERRORS[key]
     return out
+
+
+_KMEANS_ERRORS: dict[tuple, float] = {}   # (dataset, limit, n, seed) -> raw_kmeans_error
 
 
 def raw_kmeans_error(train_images, train_labels, test_x, test_y, n: int, seed: int) -> float:

@@ -772,7 +772,7 @@ CLUSTER_RESULTS_NOTE = (
     "Paper: full MNIST, 1000-1000 networks. Ours: mnist-5k, the small networks, {steps} steps, median of {seeds} "
     "seeds (benchmarks/categorical.py), with random one-pixel translations of the inputs (the paper used none). "
     "k-means: the same number of centres on the raw pixels of the same training digits, each centre named after "
-    "the training digit nearest to it (the same rule); our AAE beats it by only about two points."
+    "the training digit nearest to it (the same rule)."
 )
 REDUCTION_TITLE = "Dimensionality reduction"
 REDUCTION_INTRO = (

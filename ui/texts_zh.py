@@ -720,8 +720,7 @@ HEADS_LABELS = "每个簇代表的标签（簇→数字）：{labels}"
 CLUSTER_RESULTS_NOTE = (
     "论文：完整 MNIST，1000-1000 网络。我们：mnist-5k，小网络，{steps} 步，{seeds} 个种子的中位数"
     "（benchmarks/categorical.py），输入随机平移一个像素（论文没有这样做）。"
-    "k-means：在同样的训练数字的原始像素上用同样数量的中心，每个中心取离它最近的训练数字的标签（同一规则）；"
-    "我们的对抗自编码器只比它好大约两个百分点。"
+    "k-means：在同样的训练数字的原始像素上用同样数量的中心，每个中心取离它最近的训练数字的标签（同一规则）。"
 )
 REDUCTION_TITLE = "降维"
 REDUCTION_INTRO = (
