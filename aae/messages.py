@@ -48,6 +48,13 @@ ENGLISH: dict[str, str] = {
                           "start a new run from them.",
     "job.unloaded": "This run was unloaded after it sat idle.",
     "job.unloaded_saved": "This run was unloaded after it sat idle; saved to {path}.",
+    "job.unloaded_for_room": "This run was unloaded while paused, to make room for a newer run on this server.",
+    "job.unloaded_for_room_saved": "This run was unloaded while paused, to make room for a newer run on this "
+                                   "server; saved to {path} (choose it under *Start from* to go on).",
+    # the job registry (aae.jobs.registry)
+    "registry.full": "The server already holds {limit} runs that are training or waiting, as many as it keeps in "
+                     "memory. Pause a run (a paused one makes room), or wait until one finishes, then press "
+                     "Start again.",
     "job.autosave_failed": "autosave failed: {error}",
     # devices (aae.train.device_description)
     "device.cpu_one": "CPU (1 thread)",

@@ -115,10 +115,11 @@ def server_env(server_dirs) -> dict[str, str]:
     pause their runs when done anyway. A run nobody looks at any more (its test's browser closed)
     is paused after 20 s instead of the dashboard's minute (``AAE_IDLE_PAUSE``): on two cores a run
     left training takes one from every test after it; an open page polls its run several times a
-    second."""
+    second. At most 8 runs stay loaded (``AAE_MAX_LOADED``): the paused runs of earlier tests are
+    unloaded as new ones start, instead of keeping a worker process (0.5 GB) each all session."""
     return {"AAE_DATA_DIR": str(server_dirs["data"]), "AAE_RUNS_DIR": str(server_dirs["runs"]),
             "AAE_SAVE_DIR": str(server_dirs["saved"]), "AAE_CHECKPOINT_DIRS": str(server_dirs["checkpoints"]),
-            "AAE_MAX_RUNNING": "4", "AAE_IDLE_PAUSE": "20"}
+            "AAE_MAX_RUNNING": "4", "AAE_IDLE_PAUSE": "20", "AAE_MAX_LOADED": "8"}
 
 
 @pytest.fixture(scope="session")

@@ -215,6 +215,27 @@ def test_queued_run_shows_how_many_are_ahead(app_test, monkeypatch):
     job.pause()
 
 
+def test_a_full_server_says_why_nothing_started_and_a_paused_run_makes_room(app_test, monkeypatch):
+    monkeypatch.setenv("AAE_MAX_RUNNING", "1")
+    monkeypatch.setenv("AAE_MAX_LOADED", "1")
+    other = _registry().create(RunConfig())                           # another browser's run, training
+    other.wait_for(lambda s: s.status == "running", timeout=60)
+    at = app_test()
+    at.run()
+    at.button(key="ctl_play").click().run()
+    _assert_clean(at)
+    assert state.TRAIN.session_key not in at.session_state, "nothing started"
+    assert "as many as it keeps in memory" in _texts(at.warning)
+    assert other.peek().status == "running", "a training run is never unloaded for another"
+    other.pause()
+    other.wait_for(lambda s: s.status == "paused", timeout=30)
+    at.button(key="ctl_play").click().run()                           # the paused run makes room
+    _assert_clean(at)
+    _job(at).wait_for(lambda s: s.step >= 1, timeout=60)
+    assert other.join(30) and other.peek().notice.code == "job.unloaded_for_room_saved"
+    _job(at).pause()
+
+
 def test_failed_run_shows_its_error_and_what_to_do(app_test):
     def explode(step):
         if step >= 2:

@@ -160,9 +160,9 @@ def test_the_registry_queues_process_jobs_and_unloads_them(tmp_path):
         second.wait_for(lambda s: s.status == "running" and s.step >= 1, TIMEOUT)
         assert first.wait_for(lambda s: s.status == "paused", TIMEOUT)
         first.stop(wait=True, timeout=TIMEOUT)
-        second.unload().result(TIMEOUT)   # what the reaper does to an idle run: autosave and end
+        second.unload(for_room=True).result(TIMEOUT)   # what a full registry does: autosave and end
         assert second.join(TIMEOUT)
-        assert "unloaded" in second.peek().notice
+        assert second.peek().notice.code == "job.unloaded_for_room_saved"
         assert load_checkpoint(second.peek().saved_path).step >= 1
         deadline = time.monotonic() + TIMEOUT
         while registry.jobs() and time.monotonic() < deadline:

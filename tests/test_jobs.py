@@ -717,6 +717,53 @@ def test_an_idle_paused_job_is_autosaved_and_unloaded(make_registry, dataset, tm
     assert load_checkpoint(tmp_path / f"run-{job.id}.json").step == 2 == snap.step
 
 
+def test_a_new_run_unloads_the_least_recently_watched_paused_one_when_the_server_is_full(
+        make_registry, dataset, tmp_path):
+    registry = make_registry(max_running=1, max_loaded=2, autosave_dir=tmp_path, options=PAUSED_OPTIONS)
+    first = registry.create(run_config(), dataset=dataset)
+    second = registry.create(run_config(), dataset=dataset)
+    for job in (first, second):
+        job.wait_for(lambda s: s.status == "paused", TIMEOUT)
+    for job in (second, first):
+        job.step_batch(1).result(TIMEOUT)
+    first.snapshot()                                    # someone looks at the first, not the second
+    third = registry.create(run_config(), dataset=dataset)
+    assert second.join(TIMEOUT), "the paused run nobody looked at makes room"
+    snap = second.peek()
+    assert snap.status == "stopped" and snap.notice.code == "job.unloaded_for_room_saved"
+    assert load_checkpoint(tmp_path / f"run-{second.id}.json").step == snap.step  # nothing is lost
+    third.wait_for(lambda s: s.status == "paused", TIMEOUT)
+    assert first.peek().status == "paused" and first.trainer is not None
+    assert [j.id for j in registry.loaded()] == [first.id, third.id]
+
+
+def test_a_full_server_of_training_runs_refuses_a_new_one_and_says_why(make_registry, dataset):
+    from aae.jobs import RegistryFull
+    registry = make_registry(max_running=2, max_loaded=2)
+    running = [registry.create(run_config(), dataset=dataset) for _ in range(2)]
+    for job in running:
+        job.wait_for(lambda s: s.status == "running" and s.step > 0, TIMEOUT)
+    with pytest.raises(RegistryFull) as refused:
+        registry.create(run_config(), dataset=dataset)
+    assert refused.value.args[0].code == "registry.full" and "2 runs" in str(refused.value)
+    assert len(registry.jobs()) == 2 and all(j.peek().status == "running" for j in running)
+    running[0].pause()
+    running[0].wait_for(lambda s: s.status == "paused", TIMEOUT)
+    registry.create(run_config(), dataset=dataset)      # a paused run makes room
+    assert running[0].join(TIMEOUT) and running[1].peek().status == "running"
+
+
+@pytest.mark.parametrize("workers, max_running, memory, expected", [
+    ("process", 1, 16 * 2**30, 13),      # a 16 GB laptop: 8 GB over 0.6 GB a worker process
+    ("process", 1, 2**30, 2),            # a small machine still keeps a paused run beside a training one
+    ("process", 8, 4 * 2**30, 16),       # two per training slot at least
+    ("thread", 1, 64 * 2**30, 64),       # at most MAX_LOADED_DEFAULT_CAP
+])
+def test_the_default_number_of_loaded_runs_follows_the_machines_memory(workers, max_running, memory, expected):
+    from aae.jobs import default_max_loaded
+    assert default_max_loaded(workers, max_running, memory) == expected
+
+
 def test_a_running_job_autosaves_on_its_schedule(make_job, tmp_path):
     job = make_job(options=dataclasses.replace(OPTIONS, autosave_every=0.2), autosave_dir=tmp_path)
     wait_until(lambda: (tmp_path / f"run-{job.id}.json").is_file())

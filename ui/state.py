@@ -39,7 +39,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from aae import checkpoints as ckpt
 from aae.config import DataConfig, RunConfig
-from aae.jobs import JobRegistry, Snapshot, TrainingJob
+from aae.jobs import JobRegistry, RegistryFull, Snapshot, TrainingJob
 from ui import texts
 from ui.charts import LAYER_PRIOR
 
@@ -370,7 +370,10 @@ def registry() -> JobRegistry:
     ``process`` (default: a worker process each, so that watchers' page reruns never take the
     interpreter from training; benchmarks/watchers.py) or ``thread`` (less memory per run: a worker
     holds its own torch, about 0.4 GB); ``$AAE_SPARE_WORKERS`` how many workers wait started ahead
-    (default 1: Start never waits for an interpreter and the torch import)."""
+    (default 1: Start never waits for an interpreter and the torch import); ``$AAE_MAX_LOADED`` how
+    many runs may hold a model in memory at once (default: half the machine's memory over what a run
+    holds, ``aae.jobs.registry.default_max_loaded``: a class of students who each paused a run does
+    not run the server out of memory)."""
     _leave_a_core_for_the_ui()
     workers = os.environ.get("AAE_JOB_WORKERS", "").strip() or "process"
     threading.Thread(target=_warm_up, args=(workers != "process",), name="aae-warm-up", daemon=True).start()
@@ -383,6 +386,8 @@ def registry() -> JobRegistry:
         kwargs["max_running"] = cap
     if (idle := _env_number("AAE_IDLE_PAUSE", float)) is not None:
         kwargs["idle_pause"] = idle
+    if (loaded := _env_number("AAE_MAX_LOADED")) is not None:
+        kwargs["max_loaded"] = loaded
     return JobRegistry(**kwargs)
 
 
@@ -670,11 +675,16 @@ def run_snapshot(job: TrainingJob) -> Snapshot:
     return job.peek()
 
 
-def create_run(slot: Slot, config: RunConfig, *, paused: bool = False, **kwargs: Any) -> TrainingJob:
+def create_run(slot: Slot, config: RunConfig, *, paused: bool = False, **kwargs: Any) -> TrainingJob | None:
     """Start a new run owned by this browser and show it in ``slot`` (``kwargs``: ``model``,
-    ``models``, ``kinds``, ``start_step``)."""
+    ``models``, ``kinds``, ``start_step``). A server that already holds as many runs as it keeps in
+    memory, none of them paused, starts nothing: the session is told why, and gets None."""
     reg = registry()
-    job = reg.create(config, options=replace(reg.options, start_paused=paused), **kwargs)
+    try:
+        job = reg.create(config, options=replace(reg.options, start_paused=paused), **kwargs)
+    except RegistryFull as e:
+        flash("warning", texts.RUN_NOT_STARTED.format(error=texts.say(e)))
+        return None
     book().add(job.id, slot.name, identity())
     attach(slot, job.id)
     st.session_state[slot.seen_key] = (config.prior.name, None)

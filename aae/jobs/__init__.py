@@ -13,10 +13,10 @@ What a snapshot measures on a model (codes, the referee, D(z), the generator pus
 from .guard import Guard, GuardSettings
 from .job import JobStopped, Slots, TrainingJob
 from .proxy import JobProxy
-from .registry import JobRegistry, default_max_running
+from .registry import JobRegistry, RegistryFull, default_max_loaded, default_max_running
 from .snapshot import (ACTIVE_STATES, DONE, FAILED, LOADING, PAUSED, QUEUED, RUNNING, STOPPED, History, JobOptions,
                        ModelView, Snapshot)
 
 __all__ = ["ACTIVE_STATES", "DONE", "FAILED", "Guard", "GuardSettings", "History", "JobOptions", "JobProxy",
-           "JobRegistry", "JobStopped", "LOADING", "ModelView", "PAUSED", "QUEUED", "RUNNING", "STOPPED", "Slots",
+           "JobRegistry", "JobStopped", "RegistryFull", "default_max_loaded", "LOADING", "ModelView", "PAUSED", "QUEUED", "RUNNING", "STOPPED", "Slots",
            "Snapshot", "TrainingJob", "default_max_running"]

@@ -328,9 +328,11 @@ class TrainingJob:
         state, and clear the alarm; the job stays paused. The future gives their step."""
         return self._submit(self._do_restore)
 
-    def unload(self) -> Future:
-        """Autosave and end the run, freeing its memory (the registry does this to idle jobs)."""
-        return self._submit(self._do_unload)
+    def unload(self, *, for_room: bool = False) -> Future:
+        """Autosave and end the run, freeing its memory. The registry does this to idle jobs, and to
+        the least recently watched paused ones when a new run needs their place (``for_room``: the
+        run's notice then says so)."""
+        return self._submit(lambda: self._do_unload(for_room))
 
     def join(self, timeout: float | None = None) -> bool:
         if self.thread.is_alive() and threading.current_thread() is not self.thread:
@@ -656,10 +658,11 @@ class TrainingJob:
         self._publish(force_weights=True)
         return self._good_step
 
-    def _do_unload(self) -> None:
+    def _do_unload(self, for_room: bool = False) -> None:
         self._autosave()
-        self._notice = (Message("job.unloaded_saved", path=str(self._saved_path)) if self._saved_path
-                        else Message("job.unloaded"))
+        code = "job.unloaded_for_room" if for_room else "job.unloaded"
+        self._notice = (Message(code + "_saved", path=str(self._saved_path)) if self._saved_path
+                        else Message(code))
         raise JobStopped()
 
     # -- ending --------------------------------------------------------------------------------

@@ -329,8 +329,8 @@ class JobProxy:
     def restore_good_weights(self) -> Future:
         return self._call("restore_good_weights")
 
-    def unload(self) -> Future:
-        return self._call("unload")
+    def unload(self, *, for_room: bool = False) -> Future:
+        return self._call("unload", for_room=bool(for_room))
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait until the job has ended and its child process has exited."""
