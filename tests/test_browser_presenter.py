@@ -54,8 +54,8 @@ def test_each_lesson_page_fits_a_projector_in_presenter_mode(tab, streamlit_serv
                    f"{selector} drawn on step {name}'s page")
     scroller = tab.locator("[data-testid='stMain']").first.evaluate("e => e.scrollTop")
     assert scroller == 0
-    for selector in MUST_FIT[name]:
-        box = _box(tab, selector)
+    for selector in MUST_FIT[name]:  # a live page may be swapping the element for its next draw
+        box = wait_until(lambda: _box(tab, selector), WAIT_S, f"{selector} on step {name}'s page")
         assert box["y"] >= 0 and box["y"] + box["height"] <= HEIGHT + 1, (selector, box)
         assert box["x"] >= 0 and box["x"] + box["width"] <= WIDTH + 1, (selector, box)
     assert _box(tab, "section[data-testid='stSidebar']") is None
