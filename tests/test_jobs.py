@@ -753,6 +753,20 @@ def test_a_full_server_of_training_runs_refuses_a_new_one_and_says_why(make_regi
     assert running[0].join(TIMEOUT) and running[1].peek().status == "running"
 
 
+def test_a_run_that_was_told_to_train_is_never_unloaded_for_room(make_registry, dataset, monkeypatch):
+    """A run publishes "paused" once it is built and only then starts: its owner pressed Start."""
+    from aae.jobs import RegistryFull
+    registry = make_registry(max_running=1, max_loaded=1, options=PAUSED_OPTIONS)
+    job = registry.create(run_config(), dataset=dataset)
+    built = job.wait_for(lambda s: s.status == "paused", TIMEOUT)
+    monkeypatch.setattr(job, "peek", lambda: built)   # its page still shows the "paused" of the build
+    job.play()
+    with pytest.raises(RegistryFull):
+        registry.create(run_config(), dataset=dataset)
+    assert job.wants_to_run and not job.join(0.2)
+    job.pause()
+
+
 @pytest.mark.parametrize("workers, max_running, memory, expected", [
     ("process", 1, 16 * 2**30, 13),      # a 16 GB laptop: 8 GB over 0.6 GB a worker process
     ("process", 1, 2**30, 2),            # a small machine still keeps a paused run beside a training one

@@ -149,7 +149,9 @@ class JobRegistry:
         excess = len(loaded) - self.max_loaded + 1
         if excess <= 0:
             return
-        idle = sorted((j for j in loaded if j.peek().status in (PAUSED, DONE)), key=lambda j: j.last_polled)
+        # paused and meant to stay so: a new run publishes "paused" once it is built, before it starts
+        idle = sorted((j for j in loaded if j.peek().status in (PAUSED, DONE) and not j.wants_to_run),
+                      key=lambda j: j.last_polled)
         if len(idle) < excess:
             raise RegistryFull(Message("registry.full", limit=self.max_loaded))
         for job in idle[:excess]:
