@@ -226,6 +226,7 @@ def test_a_full_server_says_why_nothing_started_and_a_paused_run_makes_room(app_
     _assert_clean(at)
     assert state.TRAIN.session_key not in at.session_state, "nothing started"
     assert "as many as it keeps in memory" in _texts(at.warning)
+    assert "runs in memory 1 of at most 1" in _texts(at.sidebar.caption)
     assert other.peek().status == "running", "a training run is never unloaded for another"
     other.pause()
     other.wait_for(lambda s: s.status == "paused", timeout=30)

@@ -402,7 +402,8 @@ SLOT_TITLES = {             # a training page's run, by slot name (ui.state.SLOT
     "style": "Style and content",
 }
 SIDEBAR_RUN = "**{title} run** `{run_id}` · **{status}**"
-SERVER_LOAD = ":material/memory: **{device}** · training {running} of at most {cap} · queued {queued}"
+SERVER_LOAD = (":material/memory: **{device}** · training {running} of at most {cap} · queued {queued} · "
+               "runs in memory {loaded} of at most {max_loaded}")
 OTHER_TAB = ":material/group: Also open in {n} other tab."
 OTHER_TABS = ":material/group: Also open in {n} other tabs."
 SHARE_LINK = "Share to watch live: [{url}]({url})"

@@ -387,7 +387,8 @@ SLOT_TITLES = {
     "style": "风格与内容",
 }
 SIDEBAR_RUN = "**{title}的训练** `{run_id}` · **{status}**"
-SERVER_LOAD = ":material/memory: **{device}** · 正在训练 {running} 个，最多 {cap} 个 · 排队 {queued} 个"
+SERVER_LOAD = (":material/memory: **{device}** · 正在训练 {running} 个，最多 {cap} 个 · 排队 {queued} 个 · "
+               "内存中的训练 {loaded} 个，最多 {max_loaded} 个")
 OTHER_TAB = ":material/group: 还在另外 {n} 个标签页中打开。"
 OTHER_TABS = ":material/group: 还在另外 {n} 个标签页中打开。"
 SHARE_LINK = "分享链接，实时观看：[{url}]({url})"

@@ -346,7 +346,8 @@ def sidebar_status() -> None:
         reg = state.registry()
         queued = sum(1 for j in reg.jobs() if j.peek().status == QUEUED)
         st.caption(texts.SERVER_LOAD.format(device=texts.say(device or default_device()), running=reg.running_count,
-                                            cap=reg.max_running, queued=queued))
+                                            cap=reg.max_running, queued=queued, loaded=len(reg.loaded()),
+                                            max_loaded=reg.max_loaded))
         state.identity_cookie()
         st.divider()
 
