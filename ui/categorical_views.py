@@ -154,8 +154,13 @@ def map_spec(codes: np.ndarray, labels: np.ndarray, heads: np.ndarray | None, ti
             "title": {"text": title, "anchor": "start", "fontSize": 13}}
 
 
-def percent(value: float | None) -> str:
-    return "–" if value is None or not np.isfinite(value) else f"{100 * value:.1f} %"
+def percent(value: float | None, decimals: int = 1) -> str:
+    return "–" if value is None or not np.isfinite(value) else f"{100 * value:.{decimals}f} %"
+
+
+def paper_percent(value: float) -> str:
+    """A number of the paper's tables as the paper prints it (two decimals: 0.85 %, 9.55 %)."""
+    return percent(value, decimals=2)
 
 
 # ================================================================================ runs and pages
@@ -262,7 +267,8 @@ def semi_results(snap: Snapshot | None) -> None:
     rows = []
     for n, (aae, nn) in PAPER_SEMI.items():
         ours = OUR_SEMI.get(n, (None, None, None))
-        values = (f"{n:,}", percent(aae), percent(nn), percent(ours[0]), percent(ours[1]), percent(ours[2]))
+        values = (f"{n:,}", paper_percent(aae), paper_percent(nn), percent(ours[0]), percent(ours[1]),
+                  percent(ours[2]))
         rows.append(dict(zip(texts.SEMI_TABLE_COLUMNS, values)))
     st.dataframe(rows, hide_index=True, width="stretch")
     st.caption(texts.SEMI_RESULTS_NOTE.format(steps=OUR_SEMI_STEPS, seeds=OUR_SEEDS))
@@ -291,7 +297,7 @@ def clustering_live(job) -> None:
 
 def clustering_results() -> None:
     st.markdown(f"**{texts.RESULTS_TITLE}**")
-    rows = [dict(zip(texts.CLUSTER_TABLE_COLUMNS, (n, percent(p), percent(OUR_CLUSTERS.get(n)),
+    rows = [dict(zip(texts.CLUSTER_TABLE_COLUMNS, (n, paper_percent(p), percent(OUR_CLUSTERS.get(n)),
                                                    percent(OUR_KMEANS.get(n)))))
             for n, p in PAPER_CLUSTERS.items()]
     st.dataframe(rows, hide_index=True, width="stretch")
