@@ -507,17 +507,20 @@ def _cmd_train(a: argparse.Namespace) -> int:
     path = autosave.save(model, a.steps, metrics, complete=True)
     done = a.steps - (start.step if start is not None else 0)
     print(f"trained {done} steps in {time.perf_counter() - t0:.1f} s; saved {path}")
-    _print_metrics(metrics)
+    _print_metrics(metrics, config.model.kind)
     return 0
 
 
-def _print_metrics(metrics: dict[str, float]) -> None:
+def _print_metrics(metrics: dict[str, float], kind: str) -> None:
+    # semi-supervised: class i of q(y|x) is digit i (it learned the labels); clustering: each cluster
+    # takes the label of the training digit it is surest of (aae.metrics.cluster_labels)
+    named = "class i is digit i" if kind == "semi_supervised" else "clusters named by the paper's rule"
     labels = {
         "prior_fit": "prior-fit ratio SW(q,p)/SW(p,p')  (≈1 is a perfect fit)",
         "recon_nats": "reconstruction loss (nats per image)",
         "knn_acc": "k-NN accuracy of held-out codes (k=5)",
         "d_acc": "discriminator accuracy (0.5: fooled)",
-        "test_error": "held-out error of q(y|x) (clusters named by the paper's rule)",
+        "test_error": f"held-out error of q(y|x) ({named})",
         "baseline_error": "held-out error of the NN baseline (same labels)",
         "purity": "cluster purity of held-out digits",
     }
@@ -539,7 +542,7 @@ def _cmd_eval(a: argparse.Namespace) -> int:
     prior = prior_from_config(cfg.prior, cfg.model.latent_dim)
     print(f"{a.checkpoint}: {cfg.model.kind.upper()} ({cfg.model.preset}, {cfg.model.latent_dim}-D code), "
           f"prior {cfg.prior.name}, trained {ck.step} steps on {cfg.data.name}; evaluated on {name}")
-    _print_metrics(_evaluate(ck.model, prior, data))
+    _print_metrics(_evaluate(ck.model, prior, data), cfg.model.kind)
     return 0
 
 

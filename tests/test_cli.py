@@ -71,6 +71,15 @@ def test_eval_prints_the_metrics_of_a_checkpoint(tmp_path, capsys):
     assert "prior-fit ratio" in out
 
 
+@pytest.mark.parametrize("model, named", [("semi-supervised", "class i is digit i"),
+                                           ("clustering", "clusters named by the paper's rule")])
+def test_eval_says_how_a_categorical_models_classes_are_named(tmp_path, capsys, model, named):
+    assert main(train_args(tmp_path, "--model", model, steps=3)) == 0
+    assert f"held-out error of q(y|x) ({named})" in capsys.readouterr().out
+    assert main(["eval", str(tmp_path / "run")]) == 0
+    assert f"held-out error of q(y|x) ({named})" in capsys.readouterr().out
+
+
 def test_eval_never_writes_where_a_checkpoint_says(tmp_path, monkeypatch):
     """config.data.root in a JSON must not choose a folder: the data come from --data-dir or the default."""
     assert main(train_args(tmp_path, "--dataset", "mnist-5k", steps=2)) == 0
