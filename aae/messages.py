@@ -51,11 +51,11 @@ ENGLISH: dict[str, str] = {
     "job.unloaded_for_room": "This run was unloaded while paused, to make room for a newer run on this server.",
     "job.unloaded_for_room_saved": "This run was unloaded while paused, to make room for a newer run on this "
                                    "server; saved to {path} (choose it under *Start from* to go on).",
+    "job.autosave_failed": "autosave failed: {error}",
     # the job registry (aae.jobs.registry)
     "registry.full": "The server already holds {limit} runs that are training or waiting, as many as it keeps in "
                      "memory. Pause a run (a paused one makes room), or wait until one finishes, then press "
                      "Start again.",
-    "job.autosave_failed": "autosave failed: {error}",
     # devices (aae.train.device_description)
     "device.cpu_one": "CPU (1 thread)",
     "device.cpu": "CPU ({n} threads)",

@@ -767,6 +767,11 @@ def test_a_run_that_was_told_to_train_is_never_unloaded_for_room(make_registry, 
     job.pause()
 
 
+def test_a_cap_of_loaded_runs_below_one_is_refused_with_its_name():
+    with pytest.raises(ValueError, match="max_loaded must be at least 1"):
+        JobRegistry(max_loaded=-1)
+
+
 @pytest.mark.parametrize("workers, max_running, memory, expected", [
     ("process", 1, 16 * 2**30, 13),      # a 16 GB laptop: 8 GB over 0.6 GB a worker process
     ("process", 1, 2**30, 2),            # a small machine still keeps a paused run beside a training one

@@ -103,6 +103,8 @@ def shipped_run(paused: bool = True) -> TrainingJob | None:
     except (ckpt.CheckpointError, ConfigError, OSError) as e:
         state.flash("error", texts.CMP_SHIPPED_FAILED.format(error=texts.say(e)))
         return None
+    if job is None:  # the server is full (state.create_run said so)
+        return None
     vae_name = paths["vae"].stem
     if vae_name != wanted["vae"][0] and _vae_can_use(prior):
         vae_prior = loaded["vae"].config.prior.name

@@ -330,9 +330,9 @@ MESSAGES = {
     "job.unloaded_for_room": "这次训练暂停时被卸载了，好给这台服务器上一次更新的训练腾出位置。",
     "job.unloaded_for_room_saved": "这次训练暂停时被卸载了，好给这台服务器上一次更新的训练腾出位置；已保存到 {path}"
                                    "（在 *起点* 中选择它即可继续）。",
+    "job.autosave_failed": "自动保存失败：{error}",
     "registry.full": "这台服务器已经有 {limit} 次训练正在进行或排队，这是它在内存中能保留的最多数量。请先暂停一次训练"
                      "（暂停的训练会让出位置），或等到有一次训练结束，再按开始。",
-    "job.autosave_failed": "自动保存失败：{error}",
     "device.cpu_one": "CPU（1 个线程）",
     "device.cpu": "CPU（{n} 个线程）",
     "device.mps": "苹果 GPU（MPS）",

@@ -18,5 +18,5 @@ from .snapshot import (ACTIVE_STATES, DONE, FAILED, LOADING, PAUSED, QUEUED, RUN
                        ModelView, Snapshot)
 
 __all__ = ["ACTIVE_STATES", "DONE", "FAILED", "Guard", "GuardSettings", "History", "JobOptions", "JobProxy",
-           "JobRegistry", "JobStopped", "RegistryFull", "default_max_loaded", "LOADING", "ModelView", "PAUSED", "QUEUED", "RUNNING", "STOPPED", "Slots",
-           "Snapshot", "TrainingJob", "default_max_running"]
+           "JobRegistry", "JobStopped", "LOADING", "ModelView", "PAUSED", "QUEUED", "RUNNING", "RegistryFull", "STOPPED",
+           "Slots", "Snapshot", "TrainingJob", "default_max_loaded", "default_max_running"]

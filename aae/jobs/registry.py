@@ -82,6 +82,8 @@ class JobRegistry:
                  max_loaded: int | None = None) -> None:
         if workers not in WORKERS:
             raise ValueError(f"workers must be one of {', '.join(WORKERS)}, not {workers!r}")
+        if max_loaded is not None and max_loaded < 1:
+            raise ValueError(f"max_loaded must be at least 1 (or None for the default), not {max_loaded!r}")
         self.workers = workers
         self.max_running = max_running or default_max_running()
         self.max_loaded = max_loaded or default_max_loaded(workers, self.max_running)
